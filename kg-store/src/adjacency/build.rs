@@ -1,0 +1,256 @@
+//! Building the CSR file from the triple indexes in bounded memory.
+//!
+//! The SPO index lists each subject's edges together and the OSP index each object's, so two
+//! sequential scans produce both directions row by row: only one row is ever in memory. Rows go
+//! to temporary files, which are then concatenated behind the header while the checksum is
+//! computed; the finished file replaces the old one by rename.
+
+use super::csr::{CsrHeader, HEADER_BYTES};
+use crate::error::{Result, StoreError};
+use crate::id::TermId;
+use crate::keys::QuadOrder;
+use crate::progress::{Progress, Unit};
+use crate::store::StoreReader;
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use xxhash_rust::xxh3::Xxh3;
+
+/// What a build produced.
+#[derive(Clone, Debug)]
+pub struct BuildSummary {
+    pub rows: u64,
+    pub edges: u64,
+    pub bytes: u64,
+    pub write_seq: u64,
+}
+
+/// One direction's rows being written: offsets and edges to two temporary files.
+struct RowWriter {
+    offsets: BufWriter<File>,
+    edges: BufWriter<File>,
+    paths: [PathBuf; 2],
+    rows_written: u64,
+    edge_count: u64,
+    row: Vec<[u32; 2]>,
+}
+
+impl RowWriter {
+    fn create(dir: &Path, name: &str) -> Result<Self> {
+        let paths = [
+            dir.join(format!("{name}.offsets")),
+            dir.join(format!("{name}.edges")),
+        ];
+        let open = |p: &Path| {
+            File::create(p)
+                .map(|f| BufWriter::with_capacity(1 << 20, f))
+                .map_err(StoreError::io(p))
+        };
+        let mut writer = Self {
+            offsets: open(&paths[0])?,
+            edges: open(&paths[1])?,
+            paths,
+            rows_written: 0,
+            edge_count: 0,
+            row: Vec::new(),
+        };
+        writer.write_offset()?;
+        Ok(writer)
+    }
+
+    fn write_offset(&mut self) -> Result<()> {
+        self.offsets
+            .write_all(&self.edge_count.to_le_bytes())
+            .map_err(StoreError::io(&self.paths[0]))
+    }
+
+    /// Ends rows up to and including `row` (earlier rows empty), with the buffered edges in `row`.
+    fn finish_row(&mut self, row: u64) -> Result<()> {
+        while self.rows_written < row {
+            self.write_offset()?;
+            self.rows_written += 1;
+        }
+        self.row.sort_unstable();
+        self.row.dedup();
+        for [n, p] in self.row.drain(..) {
+            self.edges
+                .write_all(&n.to_le_bytes())
+                .and_then(|()| self.edges.write_all(&p.to_le_bytes()))
+                .map_err(StoreError::io(&self.paths[1]))?;
+            self.edge_count += 1;
+        }
+        self.write_offset()?;
+        self.rows_written += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, rows: u64) -> Result<([PathBuf; 2], u64)> {
+        while self.rows_written < rows {
+            self.write_offset()?;
+            self.rows_written += 1;
+        }
+        self.offsets
+            .flush()
+            .map_err(StoreError::io(&self.paths[0]))?;
+        self.edges.flush().map_err(StoreError::io(&self.paths[1]))?;
+        Ok((self.paths, self.edge_count))
+    }
+}
+
+fn entity(id: TermId, what: &str) -> Result<u32> {
+    id.entity_index()
+        .ok_or_else(|| StoreError::Corruption(format!("{what} {id:?} is not an entity id")))
+}
+
+/// Scans one index and writes one direction's rows: `row_of` picks the row entity of a quad and
+/// `edge_of` its `(neighbour, predicate)`.
+fn write_direction(
+    reader: &StoreReader,
+    order: QuadOrder,
+    dir: &Path,
+    rows: u64,
+    progress: &dyn Progress,
+) -> Result<([PathBuf; 2], u64)> {
+    let name = match order {
+        QuadOrder::Spo => "out",
+        _ => "in",
+    };
+    let mut writer = RowWriter::create(dir, name)?;
+    let mut current: Option<u32> = None;
+    let mut seen = 0u64;
+    for key in reader.scan_prefix(&[order.table()]) {
+        let key = key?;
+        let quad = order
+            .read_key(&key)
+            .ok_or_else(|| StoreError::Corruption(format!("bad {order:?} key {key:?}")))?;
+        seen += 1;
+        if seen % 262_144 == 0 {
+            progress.advance(262_144);
+        }
+        if quad.object.is_literal() {
+            continue;
+        }
+        let (row, edge) = match order {
+            QuadOrder::Spo => (
+                entity(quad.subject, "subject")?,
+                [
+                    entity(quad.object, "object")?,
+                    entity(quad.predicate, "predicate")?,
+                ],
+            ),
+            _ => (
+                entity(quad.object, "object")?,
+                [
+                    entity(quad.subject, "subject")?,
+                    entity(quad.predicate, "predicate")?,
+                ],
+            ),
+        };
+        if current != Some(row) {
+            if let Some(done) = current {
+                writer.finish_row(u64::from(done))?;
+            }
+            current = Some(row);
+        }
+        writer.row.push(edge);
+    }
+    progress.advance(seen % 262_144);
+    if let Some(done) = current {
+        writer.finish_row(u64::from(done))?;
+    }
+    writer.finish(rows)
+}
+
+/// Builds the CSR of the state `reader` sees into `target` (replaced atomically).
+pub(crate) fn build_csr(
+    reader: &StoreReader,
+    target: &Path,
+    progress: &dyn Progress,
+) -> Result<BuildSummary> {
+    let counters = reader.counters()?;
+    let rows = counters.next_entity;
+    if rows > u64::from(u32::MAX) {
+        return Err(StoreError::InvalidInput(format!(
+            "{rows} entities: the adjacency indexes at most 2^32"
+        )));
+    }
+    let parent = target
+        .parent()
+        .expect("the adjacency file lives in a directory");
+    fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
+    let scratch = tempfile_dir(parent)?;
+    let result = (|| {
+        progress.begin(
+            "indexing out-edges",
+            Some(counters.quads),
+            Unit::Items("quads"),
+        );
+        let (out_paths, out_edges) =
+            write_direction(reader, QuadOrder::Spo, &scratch, rows, progress)?;
+        progress.end();
+        progress.begin(
+            "indexing in-edges",
+            Some(counters.quads),
+            Unit::Items("quads"),
+        );
+        let (in_paths, in_edges) =
+            write_direction(reader, QuadOrder::Osp, &scratch, rows, progress)?;
+        progress.end();
+
+        let tmp = scratch.join("graph.csr");
+        let file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        out.write_all(&[0; HEADER_BYTES])
+            .map_err(StoreError::io(&tmp))?;
+        let mut hasher = Xxh3::new();
+        let mut buf = vec![0; 1 << 20];
+        for part in [&out_paths[0], &in_paths[0], &out_paths[1], &in_paths[1]] {
+            let mut input = BufReader::new(File::open(part).map_err(StoreError::io(part))?);
+            loop {
+                let n = input.read(&mut buf).map_err(StoreError::io(part))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n]).map_err(StoreError::io(&tmp))?;
+            }
+        }
+        let header = CsrHeader {
+            rows,
+            out_edges,
+            in_edges,
+            write_seq: counters.write_seq,
+            data_checksum: hasher.digest(),
+        };
+        let mut file = out
+            .into_inner()
+            .map_err(|e| StoreError::io(&tmp)(e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(StoreError::io(&tmp))?;
+        file.write_all(&header.encode())
+            .map_err(StoreError::io(&tmp))?;
+        file.sync_all().map_err(StoreError::io(&tmp))?;
+        let bytes = file.metadata().map_err(StoreError::io(&tmp))?.len();
+        fs::rename(&tmp, target).map_err(StoreError::io(target))?;
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(StoreError::io(parent))?;
+        Ok(BuildSummary {
+            rows,
+            edges: out_edges,
+            bytes,
+            write_seq: counters.write_seq,
+        })
+    })();
+    let _ = fs::remove_dir_all(&scratch);
+    result
+}
+
+fn tempfile_dir(parent: &Path) -> Result<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = parent.join(format!(".build-{}-{nanos}", std::process::id()));
+    fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+    Ok(dir)
+}

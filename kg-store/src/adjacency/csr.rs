@@ -1,0 +1,196 @@
+//! The CSR file: for every entity, its out-edges and in-edges as sorted `(neighbour, predicate)`
+//! pairs of entity indexes, mapped from disk with no copy into the heap.
+//!
+//! Layout (little-endian):
+//!
+//! | bytes | what |
+//! | --- | --- |
+//! | 0..8 | magic `KALECSR\0` |
+//! | 8..12 | format version (1) |
+//! | 16..24 | rows (entities) |
+//! | 24..32, 32..40 | out-edges, in-edges |
+//! | 40..48 | the store's `write_seq` this file reflects |
+//! | 48..56 | xxh3-64 of everything after the header |
+//! | 56..64 | xxh3-64 of bytes 0..56 |
+//! | then | out offsets (rows + 1, u64), in offsets (rows + 1, u64), out edges, in edges (u32 pairs) |
+//!
+//! Opening checks the length, the magic, the version and both checksums: a truncated, corrupted
+//! or foreign file is an error, never a wrong answer or undefined behaviour.
+
+use crate::error::{Result, StoreError};
+use memmap2::Mmap;
+use std::fs::File;
+use std::path::Path;
+use xxhash_rust::xxh3::xxh3_64;
+
+pub const MAGIC: &[u8; 8] = b"KALECSR\0";
+pub const VERSION: u32 = 1;
+pub const HEADER_BYTES: usize = 64;
+
+/// The header fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsrHeader {
+    pub rows: u64,
+    pub out_edges: u64,
+    pub in_edges: u64,
+    pub write_seq: u64,
+    pub data_checksum: u64,
+}
+
+impl CsrHeader {
+    pub fn encode(&self) -> [u8; HEADER_BYTES] {
+        let mut h = [0; HEADER_BYTES];
+        h[..8].copy_from_slice(MAGIC);
+        h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        for (i, v) in [
+            self.rows,
+            self.out_edges,
+            self.in_edges,
+            self.write_seq,
+            self.data_checksum,
+        ]
+        .iter()
+        .enumerate()
+        {
+            h[16 + i * 8..24 + i * 8].copy_from_slice(&v.to_le_bytes());
+        }
+        let check = xxh3_64(&h[..56]);
+        h[56..].copy_from_slice(&check.to_le_bytes());
+        h
+    }
+
+    fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
+        let bad = |reason: String| StoreError::Adjacency {
+            path: path.to_owned(),
+            reason,
+        };
+        if bytes.len() < HEADER_BYTES {
+            return Err(bad(format!(
+                "truncated: {} bytes, shorter than its header",
+                bytes.len()
+            )));
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(bad("not a kale adjacency file (bad magic)".into()));
+        }
+        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(bad(format!(
+                "format version {version}, this build reads {VERSION}"
+            )));
+        }
+        if xxh3_64(&bytes[..56]) != u64_at(56) {
+            return Err(bad("corrupted header (checksum mismatch)".into()));
+        }
+        Ok(Self {
+            rows: u64_at(16),
+            out_edges: u64_at(24),
+            in_edges: u64_at(32),
+            write_seq: u64_at(40),
+            data_checksum: u64_at(48),
+        })
+    }
+
+    /// The total file length this header describes.
+    pub fn file_len(&self) -> Option<u64> {
+        let offsets = self.rows.checked_add(1)?.checked_mul(16)?;
+        let edges = self.out_edges.checked_add(self.in_edges)?.checked_mul(8)?;
+        (HEADER_BYTES as u64)
+            .checked_add(offsets)?
+            .checked_add(edges)
+    }
+}
+
+/// A validated, mapped CSR file.
+pub struct Csr {
+    map: Mmap,
+    pub header: CsrHeader,
+}
+
+impl Csr {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(StoreError::io(path))?;
+        // SAFETY: the file is only ever replaced by rename, never written in place, so the
+        // mapping cannot change under us; its content is validated before use.
+        let map = unsafe { Mmap::map(&file) }.map_err(StoreError::io(path))?;
+        let header = CsrHeader::decode(&map, path)?;
+        let bad = |reason: String| StoreError::Adjacency {
+            path: path.to_owned(),
+            reason,
+        };
+        match header.file_len() {
+            Some(len) if len == map.len() as u64 => {}
+            Some(len) => {
+                return Err(bad(format!(
+                    "truncated or padded: {} bytes, its header describes {len}",
+                    map.len()
+                )))
+            }
+            None => return Err(bad("impossible counts in the header".into())),
+        }
+        if xxh3_64(&map[HEADER_BYTES..]) != header.data_checksum {
+            return Err(bad("corrupted data (checksum mismatch)".into()));
+        }
+        let csr = Self { map, header };
+        if csr.out_offsets().last() != Some(&header.out_edges)
+            || csr.in_offsets().last() != Some(&header.in_edges)
+        {
+            return Err(bad("offsets do not match the edge counts".into()));
+        }
+        Ok(csr)
+    }
+
+    fn section(&self, start: usize, len: usize) -> &[u8] {
+        &self.map[start..start + len]
+    }
+
+    fn out_offsets(&self) -> &[u64] {
+        let n = (self.header.rows + 1) as usize;
+        bytemuck::cast_slice(self.section(HEADER_BYTES, n * 8))
+    }
+
+    fn in_offsets(&self) -> &[u64] {
+        let n = (self.header.rows + 1) as usize;
+        bytemuck::cast_slice(self.section(HEADER_BYTES + n * 8, n * 8))
+    }
+
+    fn edges_start(&self) -> usize {
+        HEADER_BYTES + (self.header.rows as usize + 1) * 16
+    }
+
+    fn out_edge_array(&self) -> &[[u32; 2]] {
+        bytemuck::cast_slice(self.section(self.edges_start(), self.header.out_edges as usize * 8))
+    }
+
+    fn in_edge_array(&self) -> &[[u32; 2]] {
+        let start = self.edges_start() + self.header.out_edges as usize * 8;
+        bytemuck::cast_slice(self.section(start, self.header.in_edges as usize * 8))
+    }
+
+    fn row<'a>(offsets: &[u64], edges: &'a [[u32; 2]], v: u32) -> &'a [[u32; 2]] {
+        let v = v as usize;
+        if v + 1 >= offsets.len() {
+            return &[]; // an entity newer than the file: its edges are all in the delta
+        }
+        edges
+            .get(offsets[v] as usize..offsets[v + 1] as usize)
+            .unwrap_or_default()
+    }
+
+    /// `v`'s out-edges as `(object, predicate)`, sorted.
+    #[inline]
+    pub fn out_row(&self, v: u32) -> &[[u32; 2]] {
+        Self::row(self.out_offsets(), self.out_edge_array(), v)
+    }
+
+    /// `v`'s in-edges as `(subject, predicate)`, sorted.
+    #[inline]
+    pub fn in_row(&self, v: u32) -> &[[u32; 2]] {
+        Self::row(self.in_offsets(), self.in_edge_array(), v)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.map.len() as u64
+    }
+}

@@ -1,0 +1,261 @@
+//! The adjacency of the entity graph: a CSR file mapped from disk plus the delta of live writes.
+//!
+//! Consistency protocol:
+//! - A CSR file reflects the store at one commit (`write_seq` in its header). Live writes after
+//!   it record their edge flips in the delta, in the same batch as the triples.
+//! - A build (after a bulk load, by `kale index` or `kale compact`) writes a new file, renames
+//!   it over the old one, then in one batch records its commit under `CSR_SEQ_KEY` and deletes
+//!   the delta records it folded in. Readers holding the old mapping keep working.
+//! - Opening reads `CSR_SEQ_KEY` and the delta from one snapshot and checks that the file on disk
+//!   is the one that key names (else a build just replaced it: open again).
+//! - A bulk load's edges are not in the delta; it sets the counters' `adjacency_base`, and an
+//!   adjacency older than that is stale: an error that says to run `kale index`.
+
+mod build;
+mod csr;
+mod delta;
+
+pub use build::BuildSummary;
+pub use delta::DeltaEdge;
+
+use crate::error::{Result, StoreError};
+use crate::keys::{prefix_end, DELTA, META};
+use crate::progress::Progress;
+use crate::store::{Store, StoreReader};
+use csr::Csr;
+use delta::DeltaIndex;
+use rocksdb::WriteBatch;
+use rustc_hash::FxHashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The key of the commit the current CSR file reflects.
+const CSR_SEQ_KEY: &[u8] = &[META, b'a'];
+const DIR: &str = "adjacency";
+const FILE: &str = "graph.csr";
+
+fn csr_path(store: &Store) -> PathBuf {
+    store.path().join(DIR).join(FILE)
+}
+
+fn read_csr_seq(reader: &StoreReader) -> Result<Option<u64>> {
+    reader
+        .get_raw(CSR_SEQ_KEY)?
+        .map(|v| {
+            v.as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corruption("bad adjacency sequence record".into()))
+        })
+        .transpose()
+}
+
+impl Store {
+    /// Builds the adjacency of the current state and folds the delta into it. Readers keep
+    /// working meanwhile; live writes during the build land in the delta after it.
+    pub fn build_adjacency(&self, progress: &dyn Progress) -> Result<BuildSummary> {
+        self.check_writable()?;
+        let reader = self.reader();
+        let summary = build::build_csr(&reader, &csr_path(self), progress)?;
+        let mut batch = WriteBatch::default();
+        batch.put(CSR_SEQ_KEY, summary.write_seq.to_be_bytes());
+        let mut end = vec![DELTA];
+        end.extend_from_slice(&(summary.write_seq + 1).to_be_bytes());
+        batch.delete_range(vec![DELTA], end);
+        self.db().write(batch)?;
+        Ok(summary)
+    }
+}
+
+/// The entity graph for path search: CSR rows with the delta applied.
+#[derive(Clone)]
+pub struct Adjacency {
+    csr: Arc<Csr>,
+    delta: Arc<DeltaIndex>,
+}
+
+impl Adjacency {
+    /// Opens the adjacency of a store: an error if it is missing, stale, truncated or corrupted.
+    pub fn open(store: &Store) -> Result<Self> {
+        let path = csr_path(store);
+        for _ in 0..5 {
+            let reader = store.reader();
+            let counters = reader.counters()?;
+            let Some(seq) = read_csr_seq(&reader)? else {
+                return Err(StoreError::Adjacency {
+                    path,
+                    reason: format!(
+                        "the store has no adjacency yet; build it with `kale index {}`",
+                        store.path().display()
+                    ),
+                });
+            };
+            let csr = Csr::open(&path)?;
+            if csr.header.write_seq != seq {
+                continue; // replaced by a build between our two reads
+            }
+            if seq < counters.adjacency_base {
+                return Err(StoreError::Adjacency {
+                    path,
+                    reason: format!(
+                        "stale: it reflects commit {seq} but a bulk load committed {} (was a load interrupted?); rebuild it with `kale index {}`",
+                        counters.adjacency_base,
+                        store.path().display()
+                    ),
+                });
+            }
+            let mut delta = DeltaIndex {
+                last_seq: seq,
+                ..DeltaIndex::default()
+            };
+            read_delta(&reader, &mut delta)?;
+            return Ok(Self {
+                csr: Arc::new(csr),
+                delta: Arc::new(delta),
+            });
+        }
+        Err(StoreError::Adjacency {
+            path,
+            reason: "it keeps being replaced while opening; is a build looping?".into(),
+        })
+    }
+
+    /// Opens the adjacency, building it first when it is missing or stale and the store is
+    /// writable.
+    pub fn open_or_build(store: &Store, progress: &dyn Progress) -> Result<Self> {
+        match Self::open(store) {
+            Err(StoreError::Adjacency { .. }) if store.check_writable().is_ok() => {
+                store.build_adjacency(progress)?;
+                Self::open(store)
+            }
+            other => other,
+        }
+    }
+
+    /// Catches up with writes committed since opening (and with a rebuilt file).
+    pub fn refresh(&mut self, store: &Store) -> Result<()> {
+        let reader = store.reader();
+        if read_csr_seq(&reader)? != Some(self.csr.header.write_seq) {
+            *self = Self::open(store)?;
+            return Ok(());
+        }
+        let mut delta = (*self.delta).clone();
+        let before = delta.last_seq;
+        read_delta(&reader, &mut delta)?;
+        if delta.last_seq != before {
+            self.delta = Arc::new(delta);
+        }
+        Ok(())
+    }
+
+    /// Rows: entity indexes below this may have edges.
+    pub fn rows(&self) -> u64 {
+        self.csr.header.rows
+    }
+
+    /// Edges in the CSR file (one direction).
+    pub fn csr_edges(&self) -> u64 {
+        self.csr.header.out_edges
+    }
+
+    pub fn file_bytes(&self) -> u64 {
+        self.csr.bytes()
+    }
+
+    /// Edge flips in the delta.
+    pub fn delta_len(&self) -> usize {
+        self.delta.removed.len() + self.delta.out_added.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// `v`'s out-edges as `(object, predicate)`.
+    #[inline]
+    pub fn out_edges(&self, v: u32) -> Edges<'_> {
+        self.edges(v, true)
+    }
+
+    /// `v`'s in-edges as `(subject, predicate)`.
+    #[inline]
+    pub fn in_edges(&self, v: u32) -> Edges<'_> {
+        self.edges(v, false)
+    }
+
+    #[inline]
+    fn edges(&self, v: u32, out: bool) -> Edges<'_> {
+        let (row, added) = if out {
+            (self.csr.out_row(v), self.delta.out_added.get(&v))
+        } else {
+            (self.csr.in_row(v), self.delta.in_added.get(&v))
+        };
+        Edges {
+            row: row.iter(),
+            added: added.map_or(&[][..], Vec::as_slice).iter(),
+            removed: (!self.delta.removed.is_empty()).then_some(&self.delta.removed),
+            v,
+            out,
+        }
+    }
+
+    /// Edges at `v`, both directions (parallel edges count once each).
+    #[inline]
+    pub fn degree(&self, v: u32) -> u64 {
+        let base = (self.csr.out_row(v).len() + self.csr.in_row(v).len()) as i64;
+        let change = if self.delta.degree_change.is_empty() {
+            0
+        } else {
+            self.delta.degree_change.get(&v).copied().unwrap_or(0)
+        };
+        (base + change).max(0) as u64
+    }
+}
+
+/// Reads delta records after `delta.last_seq` into `delta`.
+fn read_delta(reader: &StoreReader, delta: &mut DeltaIndex) -> Result<()> {
+    let mut start = vec![DELTA];
+    start.extend_from_slice(&(delta.last_seq + 1).to_be_bytes());
+    let end = prefix_end(&[DELTA]).expect("DELTA < 255");
+    let mut changed = false;
+    for item in reader.scan_range(&start, &end) {
+        let (key, value) = item?;
+        let (seq, edge) = DeltaEdge::parse(&key, &value)?;
+        delta.apply(&edge)?;
+        delta.last_seq = delta.last_seq.max(seq);
+        changed = true;
+    }
+    if changed {
+        delta.sort_rows();
+    }
+    Ok(())
+}
+
+/// The edges of one row with the delta applied: `[neighbour, predicate]` pairs.
+pub struct Edges<'a> {
+    row: std::slice::Iter<'a, [u32; 2]>,
+    added: std::slice::Iter<'a, [u32; 2]>,
+    removed: Option<&'a FxHashSet<(u32, u32, u32)>>,
+    v: u32,
+    out: bool,
+}
+
+impl Iterator for Edges<'_> {
+    type Item = [u32; 2];
+
+    #[inline]
+    fn next(&mut self) -> Option<[u32; 2]> {
+        for &[n, p] in self.row.by_ref() {
+            match self.removed {
+                Some(removed) => {
+                    let key = if self.out {
+                        (self.v, p, n)
+                    } else {
+                        (n, p, self.v)
+                    };
+                    if !removed.contains(&key) {
+                        return Some([n, p]);
+                    }
+                }
+                None => return Some([n, p]),
+            }
+        }
+        self.added.next().copied()
+    }
+}

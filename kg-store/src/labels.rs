@@ -1,0 +1,82 @@
+//! The display label of an entity: the value of its label predicates, preferring a language.
+
+use crate::error::Result;
+use crate::id::TermId;
+use crate::store::{GraphFilter, StoreReader};
+use oxrdf::{NamedNodeRef, Term};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+
+pub const RDFS_LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
+pub const SKOS_PREF_LABEL: &str = "http://www.w3.org/2004/02/skos/core#prefLabel";
+pub const SKOS_ALT_LABEL: &str = "http://www.w3.org/2004/02/skos/core#altLabel";
+pub const SCHEMA_NAME: &str = "http://schema.org/name";
+
+/// Looks up labels (`rdfs:label`, `skos:prefLabel`, `schema:name`, in that order of preference)
+/// in one language, with a cache.
+pub struct Labels {
+    reader: StoreReader,
+    predicates: Vec<TermId>,
+    lang: String,
+    cache: RefCell<FxHashMap<TermId, Option<String>>>,
+}
+
+impl Labels {
+    pub fn new(reader: StoreReader, lang: &str) -> Result<Self> {
+        let mut predicates = Vec::new();
+        for iri in [RDFS_LABEL, SKOS_PREF_LABEL, SCHEMA_NAME] {
+            if let Some(id) = reader.term_id(NamedNodeRef::new_unchecked(iri).into())? {
+                predicates.push(id);
+            }
+        }
+        Ok(Self {
+            reader,
+            predicates,
+            lang: lang.to_ascii_lowercase(),
+            cache: RefCell::default(),
+        })
+    }
+
+    /// The best label: in the language asked for, else a regional variant of it, else one with
+    /// no language, else any; `None` when the entity has none.
+    pub fn label(&self, entity: TermId) -> Result<Option<String>> {
+        if let Some(hit) = self.cache.borrow().get(&entity) {
+            return Ok(hit.clone());
+        }
+        let mut best: Option<(u8, String)> = None;
+        for &p in &self.predicates {
+            for quad in self
+                .reader
+                .quads(Some(entity), Some(p), None, GraphFilter::All)
+            {
+                let Term::Literal(literal) = self.reader.term(quad?.object)? else {
+                    continue;
+                };
+                let rank = match literal.language() {
+                    Some(l) if l.eq_ignore_ascii_case(&self.lang) => 0,
+                    Some(l)
+                        if l.to_ascii_lowercase()
+                            .starts_with(&format!("{}-", self.lang)) =>
+                    {
+                        1
+                    }
+                    None => 2,
+                    Some(_) => 3,
+                };
+                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    best = Some((rank, literal.value().to_owned()));
+                }
+            }
+            if best.as_ref().is_some_and(|(r, _)| *r == 0) {
+                break;
+            }
+        }
+        let label = best.map(|(_, l)| l);
+        self.cache.borrow_mut().insert(entity, label.clone());
+        Ok(label)
+    }
+
+    pub fn reader(&self) -> &StoreReader {
+        &self.reader
+    }
+}

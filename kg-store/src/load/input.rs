@@ -1,0 +1,161 @@
+//! Input files: their RDF format and compression, told from the file name, and a reader that
+//! counts the bytes taken from disk (what the progress bar measures against the file sizes).
+
+use crate::error::{Result, StoreError};
+use oxrdfio::RdfFormat;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The RDF syntaxes the loader reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    NTriples,
+    NQuads,
+    Turtle,
+    TriG,
+    RdfXml,
+}
+
+impl InputFormat {
+    /// The short names of the command line (`nt`, `nq`, `ttl`, `trig`, `rdf`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "nt" | "ntriples" | "n-triples" => Self::NTriples,
+            "nq" | "nquads" | "n-quads" => Self::NQuads,
+            "ttl" | "turtle" => Self::Turtle,
+            "trig" => Self::TriG,
+            "rdf" | "xml" | "rdfxml" | "rdf/xml" | "owl" => Self::RdfXml,
+            _ => return None,
+        })
+    }
+
+    /// Line-based formats split at newlines and parse in parallel.
+    pub fn is_line_based(self) -> bool {
+        matches!(self, Self::NTriples | Self::NQuads)
+    }
+
+    pub(crate) fn rdf_format(self) -> RdfFormat {
+        match self {
+            Self::NTriples => RdfFormat::NTriples,
+            Self::NQuads => RdfFormat::NQuads,
+            Self::Turtle => RdfFormat::Turtle,
+            Self::TriG => RdfFormat::TriG,
+            Self::RdfXml => RdfFormat::RdfXml,
+        }
+    }
+}
+
+/// How an input file is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Bzip2,
+}
+
+/// The compression and, if the name tells it, the format of a file: `dump.nt.bz2` is bzip2'd
+/// N-Triples.
+pub fn detect(path: &Path) -> (Compression, Option<InputFormat>) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let (compression, rest) = if let Some(rest) = name.strip_suffix(".gz") {
+        (Compression::Gzip, rest)
+    } else if let Some(rest) = name
+        .strip_suffix(".zst")
+        .or_else(|| name.strip_suffix(".zstd"))
+    {
+        (Compression::Zstd, rest)
+    } else if let Some(rest) = name.strip_suffix(".bz2") {
+        (Compression::Bzip2, rest)
+    } else {
+        (Compression::None, name.as_str())
+    };
+    let format = rest
+        .rsplit_once('.')
+        .and_then(|(_, ext)| InputFormat::from_name(ext));
+    (compression, format)
+}
+
+/// One file to load.
+#[derive(Clone, Debug)]
+pub struct LoadInput {
+    pub path: PathBuf,
+    /// Overrides the format told by the file name.
+    pub format: Option<InputFormat>,
+    /// Resolves relative IRIs (Turtle, TriG, RDF/XML).
+    pub base_iri: Option<String>,
+}
+
+impl LoadInput {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            format: None,
+            base_iri: None,
+        }
+    }
+
+    pub(crate) fn resolved_format(&self) -> Result<InputFormat> {
+        self.format
+            .or_else(|| detect(&self.path).1)
+            .ok_or_else(|| StoreError::UnknownFormat {
+                path: self.path.clone(),
+            })
+    }
+
+    /// The decompressed content, and the counter of compressed bytes read so far.
+    pub(crate) fn open(&self, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+        let file = File::open(&self.path).map_err(StoreError::io(&self.path))?;
+        let counted = BufReader::with_capacity(1 << 20, CountingReader { file, counter });
+        Ok(match detect(&self.path).0 {
+            Compression::None => Box::new(counted),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+            Compression::Zstd => {
+                Box::new(zstd::Decoder::with_buffer(counted).map_err(StoreError::io(&self.path))?)
+            }
+            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
+        })
+    }
+}
+
+struct CountingReader {
+    file: File,
+    counter: Arc<AtomicU64>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_tell_compression_and_format() {
+        let d = |n: &str| detect(Path::new(n));
+        assert_eq!(
+            d("latest-truthy.nt.bz2"),
+            (Compression::Bzip2, Some(InputFormat::NTriples))
+        );
+        assert_eq!(d("a.nq.gz"), (Compression::Gzip, Some(InputFormat::NQuads)));
+        assert_eq!(
+            d("a.TTL.zst"),
+            (Compression::Zstd, Some(InputFormat::Turtle))
+        );
+        assert_eq!(d("x.trig"), (Compression::None, Some(InputFormat::TriG)));
+        assert_eq!(d("x.rdf"), (Compression::None, Some(InputFormat::RdfXml)));
+        assert_eq!(d("x.gz"), (Compression::Gzip, None));
+        assert_eq!(d("notes.txt"), (Compression::None, None));
+    }
+}

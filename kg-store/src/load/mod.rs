@@ -1,0 +1,633 @@
+//! The bulk loader: RDF files in, one atomic commit out.
+//!
+//! 1. A reader thread decompresses and cuts the input; workers parse chunks in parallel.
+//! 2. One sequential pass gives every term its id (`resolve.rs`) and turns quads into id tuples
+//!    for an external sort (`sorter.rs`), overlapped with the parsing of the next chunks.
+//! 3. The sorted, deduplicated quads (minus those already stored) and the new dictionary entries
+//!    are written into SST files, one key range per file (`sst.rs`).
+//! 4. All files are ingested in one RocksDB call: the commit. Until then nothing of the load is
+//!    visible; a crash before it leaves the store as it was (the scratch directory is removed at
+//!    the next open), and RocksDB applies an ingestion entirely or not at all.
+//!
+//! Memory stays near the configured limit whatever the input size: the id map and the sorters
+//! spill to disk, and the reader keeps a bounded number of chunks in flight.
+
+mod input;
+mod parse;
+mod resolve;
+mod sorter;
+mod sst;
+
+pub use input::{Compression, InputFormat, LoadInput};
+
+use crate::error::{Result, StoreError};
+use crate::id::{write_varint, TermId};
+use crate::keys::{self, graph_key, QuadOrder};
+use crate::meta::{Counters, COUNTERS_KEY};
+use crate::progress::{human_count, NoProgress, Progress, Unit};
+use crate::store::{KeyIter, Store};
+use parse::{read_inputs, ParsedChunk, Work, DEFAULT_GRAPH};
+use rayon::prelude::*;
+use resolve::{SpoolReader, TermResolver};
+use rocksdb::IngestExternalFileOptions;
+use sorter::{Sorted, Sorter};
+use sst::SstFiles;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many skipped lines a lenient load reports in full.
+const REPORTED_SKIPS: usize = 10;
+
+/// A bad line a lenient load skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedLine {
+    pub file: PathBuf,
+    pub line: u64,
+    pub message: String,
+}
+
+/// What a load did.
+#[derive(Clone, Debug, Default)]
+pub struct LoadSummary {
+    pub files: usize,
+    /// Bytes read from disk (compressed size for compressed files).
+    pub bytes_read: u64,
+    /// Statements parsed.
+    pub triples_read: u64,
+    /// Quads the store did not have before.
+    pub new: u64,
+    /// Quads read that were in the store already or earlier in the input.
+    pub duplicates: u64,
+    /// Bad lines skipped (lenient mode).
+    pub skipped: u64,
+    /// The first few skipped lines.
+    pub first_skipped: Vec<SkippedLine>,
+    /// Terms the dictionary gained.
+    pub new_terms: u64,
+    /// Parsing to commit, the adjacency build excluded.
+    pub elapsed: Duration,
+    /// The adjacency built after the commit, and how long it took.
+    pub adjacency: Option<(crate::BuildSummary, Duration)>,
+}
+
+impl LoadSummary {
+    pub fn triples_per_second(&self) -> f64 {
+        self.triples_read as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Loads RDF files into a [`Store`].
+///
+/// ```
+/// use kg_store::{Store, BulkLoader, LoadInput};
+///
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("data.nt");
+/// std::fs::write(&file, "<http://e/a> <http://e/knows> <http://e/b> .\n")?;
+/// let store = Store::open(dir.path().join("store"))?;
+/// let summary = BulkLoader::new(&store).load(&[LoadInput::new(&file)])?;
+/// assert_eq!(summary.new, 1);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub struct BulkLoader<'a> {
+    store: &'a Store,
+    threads: usize,
+    memory_limit: usize,
+    lenient: bool,
+    adjacency: bool,
+    progress: &'a dyn Progress,
+}
+
+/// The default memory limit: a few GB, as the issue asks; loads of tens of millions of triples
+/// stay far below it.
+pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
+
+impl<'a> BulkLoader<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            lenient: false,
+            adjacency: true,
+            progress: &NoProgress,
+        }
+    }
+
+    /// Whether to rebuild the adjacency after the commit (default: yes). Without it, path
+    /// search reports the adjacency stale until `Store::build_adjacency` runs.
+    pub fn build_adjacency(mut self, build: bool) -> Self {
+        self.adjacency = build;
+        self
+    }
+
+    /// Worker threads for parsing and writing (default: every core).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// The memory the load may use, in bytes (at least 64 MiB is used).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes.max(64 << 20);
+        self
+    }
+
+    /// Skip bad lines (counting them) instead of stopping at the first.
+    pub fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
+    pub fn progress(mut self, progress: &'a dyn Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Loads the files, in order, in one atomic commit.
+    pub fn load(&self, inputs: &[LoadInput]) -> Result<LoadSummary> {
+        self.store.check_writable()?;
+        let started = Instant::now();
+        let mut total_bytes = 0;
+        for input in inputs {
+            input.resolved_format()?;
+            total_bytes += fs::metadata(&input.path)
+                .map_err(StoreError::io(&input.path))?
+                .len();
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| StoreError::InvalidInput(format!("cannot start threads: {e}")))?;
+        let mut counters = self.store.lock_writer();
+        let scratch = Scratch::create(self.store.path())?;
+        let mut summary = LoadSummary {
+            files: inputs.len(),
+            ..LoadSummary::default()
+        };
+        let budget = Budget::new(self.memory_limit);
+        let committed = *counters;
+        let nonempty = committed.next_entity + committed.next_literal > 0;
+        let mut resolver = TermResolver::new(
+            &scratch.path,
+            nonempty.then(|| self.store.reader()),
+            committed,
+            budget.term_map,
+            budget.term_sorter,
+        )?;
+        let mut spo = Sorter::<4>::new(&scratch.path, "quads", budget.quads);
+
+        self.progress
+            .begin("reading", Some(total_bytes), Unit::Bytes);
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let in_flight = self.threads.max(2);
+        pool.install(|| {
+            std::thread::scope(|scope| {
+                let (tx, rx) = crossbeam_channel::bounded(in_flight);
+                let counter = Arc::clone(&bytes_read);
+                scope.spawn(move || read_inputs(inputs, &counter, &tx));
+                let mut pending: Option<Vec<ParsedChunk>> = None;
+                loop {
+                    let mut batch: Vec<Work> = rx.recv().into_iter().collect();
+                    batch.extend(rx.try_iter().take(in_flight - 1));
+                    let done = batch.is_empty();
+                    let (parsed, absorbed) = rayon::join(
+                        || {
+                            batch
+                                .into_par_iter()
+                                .map(Work::parse)
+                                .collect::<Result<Vec<_>>>()
+                        },
+                        || match pending.take() {
+                            Some(chunks) => {
+                                self.absorb(chunks, inputs, &mut resolver, &mut spo, &mut summary)
+                            }
+                            None => Ok(()),
+                        },
+                    );
+                    absorbed?;
+                    if done {
+                        return Ok::<(), StoreError>(());
+                    }
+                    pending = Some(parsed?);
+                    self.progress
+                        .set_position(bytes_read.load(Ordering::Relaxed));
+                    let rate = summary.triples_read as f64 / started.elapsed().as_secs_f64();
+                    self.progress.note(&format!(
+                        "{} triples, {}/s",
+                        human_count(summary.triples_read as f64),
+                        human_count(rate)
+                    ));
+                }
+                // Leaving the scope drops `rx`: a reader still sending stops at its next send.
+            })
+        })?;
+        self.progress.end();
+        summary.bytes_read = bytes_read.load(Ordering::Relaxed);
+
+        let (files, next) =
+            pool.install(|| self.write_files(&scratch.path, resolver, spo, &mut summary))?;
+        if summary.new > 0 {
+            self.progress
+                .begin("committing", None, Unit::Items("files"));
+            let mut options = IngestExternalFileOptions::default();
+            options.set_move_files(true);
+            self.store.db().ingest_external_file_opts(&options, files)?;
+            *counters = next;
+            self.progress.end();
+        }
+        drop(counters);
+        drop(scratch);
+        summary.elapsed = started.elapsed();
+        if self.adjacency && (summary.new > 0 || crate::Adjacency::open(self.store).is_err()) {
+            let started = Instant::now();
+            let built = pool.install(|| self.store.build_adjacency(self.progress))?;
+            summary.adjacency = Some((built, started.elapsed()));
+        }
+        Ok(summary)
+    }
+
+    /// Takes parsed chunks, in input order, into the id map and the quad sorter.
+    fn absorb(
+        &self,
+        chunks: Vec<ParsedChunk>,
+        inputs: &[LoadInput],
+        resolver: &mut TermResolver,
+        spo: &mut Sorter<4>,
+        summary: &mut LoadSummary,
+    ) -> Result<()> {
+        for chunk in chunks {
+            let file = &inputs[chunk.file].path;
+            if let Some(first) = chunk.errors.first() {
+                if !self.lenient {
+                    return Err(StoreError::Syntax {
+                        file: file.clone(),
+                        line: first.line,
+                        message: first.message.clone(),
+                    });
+                }
+                summary.skipped += chunk.errors.len() as u64;
+                for bad in &chunk.errors {
+                    if summary.first_skipped.len() >= REPORTED_SKIPS {
+                        break;
+                    }
+                    summary.first_skipped.push(SkippedLine {
+                        file: file.clone(),
+                        line: bad.line,
+                        message: bad.message.clone(),
+                    });
+                }
+            }
+            let ids = resolver.resolve(&chunk.terms)?;
+            for &[s, p, o, g] in &chunk.quads {
+                let graph = if g == DEFAULT_GRAPH {
+                    0
+                } else {
+                    ids[g as usize].as_u64() + 1
+                };
+                spo.push([
+                    ids[s as usize].as_u64(),
+                    ids[p as usize].as_u64(),
+                    ids[o as usize].as_u64(),
+                    graph,
+                ])?;
+            }
+            summary.triples_read += chunk.quads.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes the SST files of the load; returns them and the counters after the commit.
+    fn write_files(
+        &self,
+        scratch: &Path,
+        resolver: TermResolver,
+        spo: Sorter<4>,
+        summary: &mut LoadSummary,
+    ) -> Result<(Vec<PathBuf>, Counters)> {
+        let sst_dir = scratch.join("sst");
+        fs::create_dir_all(&sst_dir).map_err(StoreError::io(&sst_dir))?;
+        let ssts = SstFiles::new(&sst_dir);
+        let (entities, literals, term_to_id, mut next, first_new) = resolver.finish_spools()?;
+        summary.new_terms = (next.next_entity - first_new.next_entity)
+            + (next.next_literal - first_new.next_literal);
+        let existing = (first_new.quads > 0).then(|| self.store.reader());
+
+        self.progress.begin("sorting", None, Unit::Items("quads"));
+        let sorted = spo.finish()?;
+        self.progress.end();
+        let (quads, dictionary) = rayon::join(
+            || self.write_quads(&ssts, scratch, sorted, existing.as_ref()),
+            || write_dictionary(&ssts, entities, literals, term_to_id),
+        );
+        let (mut files, new, graphs) = quads?;
+        files.extend(dictionary?);
+        summary.new = new;
+        summary.duplicates = summary.triples_read - new;
+
+        next.quads = first_new.quads + new;
+        next.write_seq = first_new.write_seq + 1;
+        // Edges of a bulk load are not in the delta: an adjacency built before now is stale.
+        next.adjacency_base = next.write_seq;
+        let mut meta = ssts.writer();
+        meta.put(COUNTERS_KEY, &next.encode())?;
+        files.extend(meta.finish()?.0);
+        if !graphs.is_empty() {
+            let mut writer = ssts.writer();
+            for g in graphs {
+                writer.put(&graph_key(g), &[])?;
+            }
+            files.extend(writer.finish()?.0);
+        }
+        Ok((files, next))
+    }
+
+    /// The three quad indexes of the new quads. Returns the files, the count of new quads and
+    /// the named graphs they use.
+    fn write_quads(
+        &self,
+        ssts: &SstFiles,
+        scratch: &Path,
+        sorted: Sorted<4>,
+        existing: Option<&crate::store::StoreReader>,
+    ) -> Result<(Vec<PathBuf>, u64, Vec<TermId>)> {
+        let mut stored = existing.map(|r| StoredQuads::new(r.scan_prefix(&[keys::SPO])));
+        match sorted {
+            // The common case: everything fits in memory. One vector is filtered, written, and
+            // permuted in place for the next order: no second copy.
+            Sorted::InMemory(mut records) => {
+                if let Some(stored) = &mut stored {
+                    let mut keep = Vec::with_capacity(records.len());
+                    for r in &records {
+                        keep.push(!stored.contains(r)?);
+                    }
+                    let mut flags = keep.into_iter();
+                    records.retain(|_| flags.next().unwrap_or(false));
+                }
+                let new = records.len() as u64;
+                let graphs = named_graphs(records.iter().copied());
+                let mut files = Vec::new();
+                for order in QuadOrder::ALL {
+                    if order != QuadOrder::Spo {
+                        records.par_iter_mut().for_each(|r| *r = rotate(*r));
+                        records.par_sort_unstable();
+                    }
+                    self.progress.begin(
+                        &format!("writing {order:?}"),
+                        Some(new),
+                        Unit::Items("quads"),
+                    );
+                    files.extend(write_sorted_parallel(ssts, order, &records, self.progress)?);
+                    self.progress.end();
+                }
+                Ok((files, new, graphs))
+            }
+            // Larger than memory: stream the merged runs, feeding the other two orders' sorters.
+            Sorted::Merged(merged) => {
+                let quarter = Budget::new(self.memory_limit).quads / 2;
+                let mut pos = Sorter::<4>::new(scratch, "pos", quarter);
+                let mut osp = Sorter::<4>::new(scratch, "osp", quarter);
+                let mut writer = ssts.writer();
+                let mut key = Vec::new();
+                let mut new = 0;
+                let mut graphs = Vec::new();
+                self.progress
+                    .begin("writing Spo", None, Unit::Items("quads"));
+                for record in merged {
+                    let record = record?;
+                    if let Some(stored) = &mut stored {
+                        if stored.contains(&record)? {
+                            continue;
+                        }
+                    }
+                    new += 1;
+                    if record[3] != 0 {
+                        graphs.push(TermId::from_u64(record[3] - 1));
+                    }
+                    record_key(QuadOrder::Spo, &record, &mut key);
+                    writer.put(&key, &[])?;
+                    let r = rotate(record);
+                    pos.push(r)?;
+                    osp.push(rotate(r))?;
+                    if new % 100_000 == 0 {
+                        self.progress.set_position(new);
+                    }
+                }
+                self.progress.end();
+                let mut files = writer.finish()?.0;
+                for (order, sorter) in [(QuadOrder::Pos, pos), (QuadOrder::Osp, osp)] {
+                    self.progress.begin(
+                        &format!("writing {order:?}"),
+                        Some(new),
+                        Unit::Items("quads"),
+                    );
+                    let mut writer = ssts.writer();
+                    for record in sorter.finish()?.into_stream() {
+                        record_key(order, &record?, &mut key);
+                        writer.put(&key, &[])?;
+                    }
+                    files.extend(writer.finish()?.0);
+                    self.progress.end();
+                }
+                graphs.sort_unstable();
+                graphs.dedup();
+                Ok((files, new, graphs))
+            }
+        }
+    }
+}
+
+/// SPO -> POS -> OSP: each order's record is the previous one's rotated left (graph stays last).
+#[inline]
+fn rotate([a, b, c, g]: [u64; 4]) -> [u64; 4] {
+    [b, c, a, g]
+}
+
+/// The key of a record (positions already in `order`; graph 0 = default, else id + 1).
+#[inline]
+fn record_key(order: QuadOrder, record: &[u64; 4], key: &mut Vec<u8>) {
+    key.clear();
+    key.push(order.table());
+    for v in &record[..3] {
+        write_varint(key, *v);
+    }
+    if record[3] != 0 {
+        write_varint(key, record[3] - 1);
+    }
+}
+
+fn named_graphs(records: impl Iterator<Item = [u64; 4]>) -> Vec<TermId> {
+    let mut graphs: Vec<TermId> = records
+        .filter(|r| r[3] != 0)
+        .map(|r| TermId::from_u64(r[3] - 1))
+        .collect();
+    graphs.sort_unstable();
+    graphs.dedup();
+    graphs
+}
+
+/// Writes sorted records of one order as several SST files in parallel (disjoint key ranges).
+fn write_sorted_parallel(
+    ssts: &SstFiles,
+    order: QuadOrder,
+    records: &[[u64; 4]],
+    progress: &dyn Progress,
+) -> Result<Vec<PathBuf>> {
+    const PER_FILE: usize = 4 << 20;
+    let parts = records
+        .len()
+        .div_ceil(PER_FILE)
+        .max(rayon::current_num_threads());
+    let per_part = records.len().div_ceil(parts).max(1);
+    let files: Vec<Vec<PathBuf>> = records
+        .par_chunks(per_part)
+        .map(|part| {
+            let mut writer = ssts.writer();
+            let mut key = Vec::new();
+            for (i, record) in part.iter().enumerate() {
+                record_key(order, record, &mut key);
+                writer.put(&key, &[])?;
+                if i % 65_536 == 65_535 {
+                    progress.advance(65_536);
+                }
+            }
+            progress.advance((part.len() % 65_536) as u64);
+            Ok(writer.finish()?.0)
+        })
+        .collect::<Result<_>>()?;
+    Ok(files.into_iter().flatten().collect())
+}
+
+/// The id-to-term and term-to-id entries of the new terms.
+fn write_dictionary(
+    ssts: &SstFiles,
+    mut entities: SpoolReader,
+    mut literals: SpoolReader,
+    term_to_id: Sorter<2>,
+) -> Result<Vec<PathBuf>> {
+    // Entity and literal ids interleave (the low bit): merge the two id-ordered spools.
+    let mut writer = ssts.writer();
+    let (mut eb, mut lb) = (Vec::new(), Vec::new());
+    let mut e = entities.next_into(&mut eb)?;
+    let mut l = literals.next_into(&mut lb)?;
+    let mut key = Vec::new();
+    loop {
+        let take_entity = match (e, l) {
+            (Some(ei), Some(li)) => ei < li,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        key.clear();
+        key.push(keys::ID_TO_TERM);
+        if take_entity {
+            write_varint(&mut key, e.expect("checked").as_u64());
+            writer.put(&key, &eb)?;
+            e = entities.next_into(&mut eb)?;
+        } else {
+            write_varint(&mut key, l.expect("checked").as_u64());
+            writer.put(&key, &lb)?;
+            l = literals.next_into(&mut lb)?;
+        }
+    }
+    let mut files = writer.finish()?.0;
+    let mut writer = ssts.writer();
+    for record in term_to_id.finish()?.into_stream() {
+        let [hash, id] = record?;
+        keys::term_to_id_key(hash, TermId::from_u64(id), &mut key);
+        writer.put(&key, &[])?;
+    }
+    files.extend(writer.finish()?.0);
+    Ok(files)
+}
+
+/// Answers "is this record stored?" for records in increasing order, by walking the SPO index
+/// alongside them: a few steps forward, or a seek when the next match is further.
+struct StoredQuads {
+    keys: KeyIter,
+    key: Vec<u8>,
+}
+
+impl StoredQuads {
+    fn new(keys: KeyIter) -> Self {
+        Self {
+            keys,
+            key: Vec::new(),
+        }
+    }
+
+    fn contains(&mut self, record: &[u64; 4]) -> Result<bool> {
+        record_key(QuadOrder::Spo, record, &mut self.key);
+        for _ in 0..8 {
+            match self.keys.peek() {
+                None => return Ok(false),
+                Some(k) if k >= &self.key[..] => return Ok(k == &self.key[..]),
+                Some(_) => {
+                    self.keys.next().transpose()?;
+                }
+            }
+        }
+        self.keys.seek(&self.key);
+        Ok(self.keys.peek() == Some(&self.key[..]))
+    }
+}
+
+/// How the memory limit is shared.
+struct Budget {
+    term_map: usize,
+    term_sorter: usize,
+    quads: usize,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Self {
+        // The rest covers chunks in flight, RocksDB's caches and the SST writers.
+        Self {
+            term_map: limit / 4,
+            term_sorter: limit / 16,
+            quads: limit * 2 / 5,
+        }
+    }
+}
+
+/// The load's scratch directory inside the store directory; removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+const SCRATCH_PREFIX: &str = ".load-";
+
+impl Scratch {
+    fn create(store: &Path) -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = store.join(format!("{SCRATCH_PREFIX}{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&path).map_err(StoreError::io(&path))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Removes the scratch directories of loads that died (the writer lock is ours, so any is stale).
+pub(crate) fn remove_stale_scratch(store: &Path) {
+    if let Ok(entries) = fs::read_dir(store) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(SCRATCH_PREFIX)
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! From files to parsed chunks: a reader thread cuts line-based input (N-Triples, N-Quads) at
+//! newlines into chunks that workers parse in parallel, and parses the other syntaxes itself.
+//!
+//! A parsed chunk holds its distinct terms once, in canonical form with their 128-bit hashes, and
+//! its quads as indexes into them: the sequential id assignment then sees each term of a chunk
+//! once, however often it occurs.
+
+use super::input::{InputFormat, LoadInput};
+use crate::error::StoreError;
+use crate::term::{encode_graph_name, encode_named_or_blank, encode_term, term_hash128};
+use crossbeam_channel::Sender;
+use oxrdf::{GraphNameRef, QuadRef};
+use oxrdfio::{RdfParseError, RdfParser};
+use oxttl::{NQuadsParser, NTriplesParser};
+use rustc_hash::FxHashMap;
+use std::io::Read;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// Bytes of line-based input per chunk: big enough to amortise the per-chunk work, small enough
+/// that a few chunks per thread stay well inside the memory budget.
+pub const CHUNK_BYTES: usize = 4 << 20;
+/// Quads per chunk for the sequentially parsed syntaxes.
+const CHUNK_QUADS: usize = 50_000;
+
+/// `graph` value of a quad in the default graph.
+pub const DEFAULT_GRAPH: u32 = u32::MAX;
+
+/// The distinct terms of a chunk.
+#[derive(Default)]
+pub struct TermTable {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+    pub hashes: Vec<u128>,
+}
+
+impl TermTable {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+}
+
+/// A bad statement: the line (from 1) and what is wrong.
+#[derive(Clone, Debug)]
+pub struct BadLine {
+    pub line: u64,
+    pub message: String,
+}
+
+/// The parsed content of one chunk of one input file.
+#[derive(Default)]
+pub struct ParsedChunk {
+    pub file: usize,
+    pub terms: TermTable,
+    /// `[subject, predicate, object, graph]` as indexes into `terms` (`DEFAULT_GRAPH`: none).
+    pub quads: Vec<[u32; 4]>,
+    pub errors: Vec<BadLine>,
+}
+
+#[derive(Default)]
+struct ChunkBuilder {
+    index: FxHashMap<u128, u32>,
+    chunk: ParsedChunk,
+    scratch: Vec<u8>,
+}
+
+impl ChunkBuilder {
+    fn new(file: usize) -> Self {
+        let mut builder = Self::default();
+        builder.chunk.file = file;
+        builder
+    }
+
+    fn intern(&mut self) -> u32 {
+        let hash = term_hash128(&self.scratch);
+        let terms = &mut self.chunk.terms;
+        let scratch = &self.scratch;
+        *self.index.entry(hash).or_insert_with(|| {
+            terms.bytes.extend_from_slice(scratch);
+            // A chunk holds at most a few MiB of text: offsets and counts fit in u32.
+            terms.ends.push(terms.bytes.len() as u32);
+            terms.hashes.push(hash);
+            (terms.ends.len() - 1) as u32
+        })
+    }
+
+    fn add(&mut self, quad: QuadRef<'_>) {
+        self.scratch.clear();
+        encode_named_or_blank(quad.subject, &mut self.scratch);
+        let s = self.intern();
+        self.scratch.clear();
+        encode_term(quad.predicate.into(), &mut self.scratch);
+        let p = self.intern();
+        self.scratch.clear();
+        encode_term(quad.object, &mut self.scratch);
+        let o = self.intern();
+        self.scratch.clear();
+        let g = if encode_graph_name(quad.graph_name, &mut self.scratch) {
+            self.intern()
+        } else {
+            DEFAULT_GRAPH
+        };
+        self.chunk.quads.push([s, p, o, g]);
+    }
+
+    fn error(&mut self, line: u64, message: impl Into<String>) {
+        self.chunk.errors.push(BadLine {
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn len(&self) -> usize {
+        self.chunk.quads.len() + self.chunk.errors.len()
+    }
+
+    fn finish(self) -> ParsedChunk {
+        self.chunk
+    }
+}
+
+/// What the reader thread hands to the workers.
+pub enum Work {
+    /// Whole lines of a line-based file; `first_line` counts the lines before them (from 0).
+    Lines {
+        file: usize,
+        format: InputFormat,
+        data: Vec<u8>,
+        first_line: u64,
+    },
+    Parsed(ParsedChunk),
+    /// Reading failed (not a syntax error): the load stops.
+    Failed(StoreError),
+}
+
+impl Work {
+    /// Parses line-based work; already-parsed work passes through.
+    pub fn parse(self) -> Result<ParsedChunk, StoreError> {
+        match self {
+            Self::Parsed(chunk) => Ok(chunk),
+            Self::Failed(e) => Err(e),
+            Self::Lines {
+                file,
+                format,
+                data,
+                first_line,
+            } => {
+                let mut builder = ChunkBuilder::new(file);
+                let line_of =
+                    |e: &oxttl::TurtleSyntaxError| first_line + e.location().start.line + 1;
+                if format == InputFormat::NQuads {
+                    for result in NQuadsParser::new().for_slice(&data) {
+                        match result {
+                            Ok(quad) => builder.add(quad.as_ref()),
+                            Err(e) => builder.error(line_of(&e), e.message()),
+                        }
+                    }
+                } else {
+                    for result in NTriplesParser::new().for_slice(&data) {
+                        match result {
+                            Ok(triple) => {
+                                builder.add(triple.as_ref().in_graph(GraphNameRef::DefaultGraph));
+                            }
+                            Err(e) => builder.error(line_of(&e), e.message()),
+                        }
+                    }
+                }
+                Ok(builder.finish())
+            }
+        }
+    }
+}
+
+/// Reads every input in order and sends its work down `tx`. Returns when done, on the first
+/// read error (sent as `Work::Failed`), or when the receiver is gone (the load stopped).
+pub fn read_inputs(inputs: &[LoadInput], counter: &Arc<AtomicU64>, tx: &Sender<Work>) {
+    for (file, input) in inputs.iter().enumerate() {
+        let result = input
+            .resolved_format()
+            .and_then(|format| Ok((format, input.open(Arc::clone(counter))?)))
+            .and_then(|(format, reader)| {
+                if format.is_line_based() {
+                    read_lines(file, format, input, reader, tx)
+                } else {
+                    read_statements(file, format, input, reader, tx)
+                }
+            });
+        match result {
+            Ok(true) => {}
+            Ok(false) => return, // receiver gone
+            Err(e) => {
+                let _ = tx.send(Work::Failed(e));
+                return;
+            }
+        }
+    }
+}
+
+/// Cuts a line-based file into chunks of whole lines. `Ok(false)`: the receiver is gone.
+fn read_lines(
+    file: usize,
+    format: InputFormat,
+    input: &LoadInput,
+    mut reader: Box<dyn Read + Send>,
+    tx: &Sender<Work>,
+) -> Result<bool, StoreError> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut first_line = 0u64;
+    loop {
+        let mut data = std::mem::take(&mut carry);
+        data.reserve(CHUNK_BYTES + (1 << 16));
+        let mut eof = false;
+        // Fill up to the chunk size, then on until a newline so that a chunk is whole lines.
+        while !eof && (data.len() < CHUNK_BYTES || memchr::memchr(b'\n', &data).is_none()) {
+            let len = data.len();
+            data.resize(len + (1 << 16).max(CHUNK_BYTES.saturating_sub(len)), 0);
+            let n = reader
+                .read(&mut data[len..])
+                .map_err(StoreError::io(&input.path))?;
+            data.truncate(len + n);
+            eof = n == 0;
+        }
+        if !eof {
+            let cut = memchr::memrchr(b'\n', &data).expect("the loop ends on a newline") + 1;
+            carry = data[cut..].to_vec();
+            data.truncate(cut);
+        }
+        if data.is_empty() {
+            return Ok(true);
+        }
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let work = Work::Lines {
+            file,
+            format,
+            data,
+            first_line,
+        };
+        if tx.send(work).is_err() {
+            return Ok(false);
+        }
+        first_line += lines;
+        if eof {
+            return Ok(true);
+        }
+    }
+}
+
+/// Parses a Turtle, TriG or RDF/XML file on this thread. `Ok(false)`: the receiver is gone.
+fn read_statements(
+    file: usize,
+    format: InputFormat,
+    input: &LoadInput,
+    reader: Box<dyn Read + Send>,
+    tx: &Sender<Work>,
+) -> Result<bool, StoreError> {
+    let mut parser = RdfParser::from_format(format.rdf_format());
+    if let Some(base) = &input.base_iri {
+        parser = parser
+            .with_base_iri(base)
+            .map_err(|e| StoreError::InvalidInput(format!("invalid base IRI {base:?}: {e}")))?;
+    }
+    let mut builder = ChunkBuilder::new(file);
+    for result in parser.for_reader(reader) {
+        match result {
+            Ok(quad) => builder.add(quad.as_ref()),
+            Err(RdfParseError::Syntax(e)) => {
+                let line = e.location().map_or(0, |l| l.start.line + 1);
+                builder.error(line, e.to_string());
+            }
+            Err(RdfParseError::Io(e)) => return Err(StoreError::io(&input.path)(e)),
+        }
+        if builder.len() >= CHUNK_QUADS {
+            let full = std::mem::replace(&mut builder, ChunkBuilder::new(file));
+            if tx.send(Work::Parsed(full.finish())).is_err() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(tx.send(Work::Parsed(builder.finish())).is_ok())
+}

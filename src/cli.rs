@@ -1,0 +1,229 @@
+//! The command-line grammar (clap). Each subcommand's help says what it does and its defaults.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "kale",
+    version,
+    about = "A knowledge-graph store and a knowledge-aware LLM trainer (KALE)"
+)]
+pub struct Cli {
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Generate test data: a Wikidata-shaped world.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// Bulk-load RDF files into a store (created if missing), in one atomic commit.
+    Load(LoadArgs),
+    /// Print a store's statistics.
+    Stats {
+        store: PathBuf,
+        /// A JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the whole store as N-Triples (N-Quads when it has named graphs).
+    Dump {
+        store: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the triples matching a pattern, as N-Triples (N-Quads for named graphs).
+    Triples(TriplesArgs),
+    /// Rebuild the adjacency (CSR) files of a store from its triples.
+    Index { store: PathBuf },
+    /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
+    Compact { store: PathBuf },
+    /// Paths between entities (all simple paths up to --max-hops, shortest first).
+    Paths(PathArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args)]
+pub struct PathArgs {
+    pub store: PathBuf,
+    /// Source IRIs, comma-separated.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Target IRIs, comma-separated.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// A TSV file of queries, one `FROM<TAB>TO` per line (each side comma-separated IRIs); run in
+    /// parallel, printed in input order.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub pairs: Option<PathBuf>,
+    /// One JSON object per query: {"paths":[{"hops":[{"s","p","o","forward"}]}],"truncated":..}.
+    #[arg(long)]
+    pub json: bool,
+    /// Language of the labels shown beside IRIs.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    #[command(flatten)]
+    pub filter: PathFilterArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct PathFilterArgs {
+    /// Longest path, in hops.
+    #[arg(long, default_value_t = 3)]
+    pub max_hops: u32,
+    /// Most paths per query.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Do not walk through entities with more edges than this (hubs); 0: no cap.
+    #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
+    pub max_degree: u64,
+    /// Only these predicates (comma-separated IRIs; repeatable).
+    #[arg(long)]
+    pub allow: Vec<String>,
+    /// Never these predicates (comma-separated IRIs; repeatable).
+    #[arg(long)]
+    pub deny: Vec<String>,
+    /// Walk edges only from subject to object.
+    #[arg(long)]
+    pub forward_only: bool,
+    /// Time budget per query, in milliseconds.
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Subcommand)]
+pub enum GenCommand {
+    /// A generated Wikidata-shaped world as N-Triples; deterministic per seed.
+    World {
+        #[arg(long)]
+        out: PathBuf,
+        /// About how many entities (about 11 triples each).
+        #[arg(long, default_value_t = 2_000)]
+        entities: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    pub store: PathBuf,
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// nt, nq, ttl, trig or rdf (default: told by each file's extension).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Base IRI for relative IRIs (Turtle, TriG, RDF/XML).
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Skip malformed lines (counting and reporting the first few) instead of stopping.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Memory the load may use, e.g. 4G, 512M (default 4G).
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct TriplesArgs {
+    pub store: PathBuf,
+    /// Subject IRI (with or without <>).
+    #[arg(long = "s")]
+    pub subject: Option<String>,
+    /// Predicate IRI.
+    #[arg(long = "p")]
+    pub predicate: Option<String>,
+    /// Object: an IRI or an N-Triples literal such as '"Sun"@en' or '"5"^^<http://www.w3.org/2001/XMLSchema#integer>'.
+    #[arg(long = "o")]
+    pub object: Option<String>,
+    /// At most this many triples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Bulk-load a file into a fresh store and report triples/s, peak memory and bytes per triple.
+    Load {
+        file: PathBuf,
+        /// Where to build the store (default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, value_parser = parse_size)]
+        memory_limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Path queries between random entity pairs (seeded): pairs/s, latency percentiles, paths
+    /// found, share truncated.
+    Paths {
+        store: PathBuf,
+        /// How many random pairs.
+        #[arg(long, default_value_t = 10_000)]
+        pairs: usize,
+        #[arg(long, default_value_t = 3)]
+        max_hops: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        forward_only: bool,
+        /// Hub cap (0: none).
+        #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
+        max_degree: u64,
+        /// Also write the pairs as TSV (for the side-by-side oxigraph script).
+        #[arg(long)]
+        save_pairs: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `4G`, `512M`, `100k` or plain bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&text[..i], text[i..].to_ascii_lowercase()),
+        None => (text, String::new()),
+    };
+    let number: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (examples: 4G, 512M, 1000000)"))?;
+    let scale = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0_f64.powi(4),
+        _ => return Err(format!("unknown size unit in {text:?} (use K, M, G or T)")),
+    };
+    Ok((number * scale) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3Q").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! One module per group of subcommands; each turns parsed arguments into crate calls and output.
+
+mod bench;
+mod gen;
+mod paths;
+mod store;
+
+use crate::cli::{Cli, Command};
+use crate::progress::TerminalProgress;
+use anyhow::Result;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let progress = TerminalProgress::new(cli.quiet);
+    match cli.command {
+        Command::Gen(command) => gen::run(command),
+        Command::Load(args) => store::load(args, &progress),
+        Command::Stats { store, json } => store::stats(&store, json),
+        Command::Dump { store, out } => store::dump(&store, out.as_deref()),
+        Command::Triples(args) => store::triples(args),
+        Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
+        Command::Paths(args) => paths::paths(args),
+        Command::Bench(command) => bench::run(command, &progress),
+    }
+}

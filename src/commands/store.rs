@@ -1,0 +1,188 @@
+//! `kale load`, `stats`, `dump`, `triples`: the store's own commands.
+
+use crate::cli::{LoadArgs, TriplesArgs};
+use crate::progress::TerminalProgress;
+use anyhow::{anyhow, bail, Context, Result};
+use kg_store::progress::human_count;
+use kg_store::{BulkLoader, GraphFilter, InputFormat, LoadInput, LoadSummary, Store, StoreStats};
+use oxrdf::{NamedNode, Term};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+pub fn load(args: LoadArgs, progress: &TerminalProgress) -> Result<()> {
+    let format = args
+        .format
+        .as_deref()
+        .map(|f| {
+            InputFormat::from_name(f)
+                .ok_or_else(|| anyhow!("unknown format {f:?}: use nt, nq, ttl, trig or rdf"))
+        })
+        .transpose()?;
+    let inputs: Vec<LoadInput> = args
+        .files
+        .iter()
+        .map(|path| LoadInput {
+            path: path.clone(),
+            format,
+            base_iri: args.base.clone(),
+        })
+        .collect();
+    let store = Store::open(&args.store)?;
+    let mut loader = BulkLoader::new(&store)
+        .lenient(args.lenient)
+        .progress(progress);
+    if let Some(threads) = args.threads {
+        loader = loader.threads(threads);
+    }
+    if let Some(limit) = args.memory_limit {
+        loader = loader.memory_limit(limit);
+    }
+    let summary = loader.load(&inputs)?;
+    print_summary(&summary);
+    Ok(())
+}
+
+pub fn print_summary(s: &LoadSummary) {
+    eprintln!(
+        "loaded {} file(s), {:.1} MB in {:.1}s: {} triples read ({}/s), {} new, {} duplicate, {} skipped, {} new terms",
+        s.files,
+        s.bytes_read as f64 / 1e6,
+        s.elapsed.as_secs_f64(),
+        s.triples_read,
+        human_count(s.triples_per_second()),
+        s.new,
+        s.duplicates,
+        s.skipped,
+        s.new_terms
+    );
+    if let Some((adj, took)) = &s.adjacency {
+        eprintln!(
+            "adjacency: {} entities, {} edges, {:.1} MB, built in {:.1}s",
+            adj.rows,
+            adj.edges,
+            adj.bytes as f64 / 1e6,
+            took.as_secs_f64()
+        );
+    }
+    for skip in &s.first_skipped {
+        eprintln!(
+            "  skipped {}:{}: {}",
+            skip.file.display(),
+            skip.line,
+            skip.message
+        );
+    }
+    if s.skipped > s.first_skipped.len() as u64 {
+        eprintln!(
+            "  ... and {} more skipped lines",
+            s.skipped - s.first_skipped.len() as u64
+        );
+    }
+}
+
+pub fn stats(path: &Path, json: bool) -> Result<()> {
+    let store = Store::open_read_only(path)?;
+    let stats = store.stats()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        print_stats(&stats);
+    }
+    Ok(())
+}
+
+pub fn print_stats(stats: &StoreStats) {
+    println!("triples       {}", stats.triples);
+    println!("entities      {}", stats.entities);
+    println!("predicates    {}", stats.predicates);
+    println!("literals      {}", stats.literals);
+    println!("named graphs  {}", stats.named_graphs);
+    println!(
+        "disk          {:.1} MB ({:.1} bytes per triple)",
+        stats.disk_bytes as f64 / 1e6,
+        stats.disk_bytes as f64 / stats.triples.max(1) as f64
+    );
+}
+
+pub fn dump(path: &Path, out: Option<&Path>) -> Result<()> {
+    let store = Store::open_read_only(path)?;
+    let reader = store.reader();
+    let count = match out {
+        Some(out) => {
+            let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
+            kg_store::export::dump(&reader, BufWriter::with_capacity(1 << 20, file))?
+        }
+        None => kg_store::export::dump(&reader, BufWriter::new(io::stdout().lock()))?,
+    };
+    if let Some(out) = out {
+        eprintln!("wrote {count} statements to {}", out.display());
+    }
+    Ok(())
+}
+
+/// An IRI given with or without angle brackets.
+fn parse_iri(text: &str) -> Result<NamedNode> {
+    let inner = text.trim().trim_start_matches('<').trim_end_matches('>');
+    NamedNode::new(inner).map_err(|e| anyhow!("{text:?} is not an IRI: {e}"))
+}
+
+/// An IRI (bare or bracketed), a blank node or an N-Triples literal.
+pub fn parse_term(text: &str) -> Result<Term> {
+    let text = text.trim();
+    if text.starts_with('"') || text.starts_with("_:") || text.starts_with('<') {
+        Term::from_str(text).map_err(|e| anyhow!("{text:?} is not an RDF term: {e}"))
+    } else {
+        Ok(parse_iri(text)?.into())
+    }
+}
+
+pub fn triples(args: TriplesArgs) -> Result<()> {
+    let store = Store::open_read_only(&args.store)?;
+    let reader = store.reader();
+    // A term the store never saw matches nothing.
+    let lookup = |text: Option<&String>, what: &str| -> Result<Option<Option<kg_store::TermId>>> {
+        let Some(text) = text else {
+            return Ok(Some(None));
+        };
+        let term = if what == "object" {
+            parse_term(text)?
+        } else {
+            parse_iri(text)?.into()
+        };
+        Ok(reader.term_id(term.as_ref())?.map(Some))
+    };
+    let (Some(s), Some(p), Some(o)) = (
+        lookup(args.subject.as_ref(), "subject")?,
+        lookup(args.predicate.as_ref(), "predicate")?,
+        lookup(args.object.as_ref(), "object")?,
+    ) else {
+        return Ok(());
+    };
+    let mut terms = kg_store::export::TermCache::new(&reader);
+    let mut out = BufWriter::new(io::stdout().lock());
+    let limit = args.limit.unwrap_or(usize::MAX);
+    for quad in reader.quads(s, p, o, GraphFilter::All).take(limit) {
+        let quad = terms.quad(&quad?)?;
+        if quad.graph_name.is_default_graph() {
+            writeln!(out, "{} .", oxrdf::Triple::from(quad))?;
+        } else {
+            writeln!(out, "{quad} .")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Opens a store for reading, with a message that says what to do when there is none.
+pub fn open_existing(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        bail!(
+            "no store at {} (create one with `kale load {} FILE`)",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(Store::open_read_only(path)?)
+}
