@@ -89,6 +89,21 @@ impl ChunkBuilder {
         })
     }
 
+    fn intern_bytes(&mut self, bytes: &[u8]) -> u32 {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(bytes);
+        self.intern()
+    }
+
+    /// Adds a quad given as canonical term forms (from another chunk).
+    fn add_encoded(&mut self, [s, p, o]: [&[u8]; 3], graph: Option<&[u8]>) {
+        let s = self.intern_bytes(s);
+        let p = self.intern_bytes(p);
+        let o = self.intern_bytes(o);
+        let g = graph.map_or(DEFAULT_GRAPH, |g| self.intern_bytes(g));
+        self.chunk.quads.push([s, p, o, g]);
+    }
+
     fn add(&mut self, quad: QuadRef<'_>) {
         self.scratch.clear();
         encode_named_or_blank(quad.subject, &mut self.scratch);
@@ -150,30 +165,51 @@ impl Work {
                 data,
                 first_line,
             } => {
-                let mut builder = ChunkBuilder::new(file);
-                let line_of =
-                    |e: &oxttl::TurtleSyntaxError| first_line + e.location().start.line + 1;
-                if format == InputFormat::NQuads {
-                    for result in NQuadsParser::new().for_slice(&data) {
-                        match result {
-                            Ok(quad) => builder.add(quad.as_ref()),
-                            Err(e) => builder.error(line_of(&e), e.message()),
-                        }
-                    }
-                } else {
-                    for result in NTriplesParser::new().for_slice(&data) {
-                        match result {
-                            Ok(triple) => {
-                                builder.add(triple.as_ref().in_graph(GraphNameRef::DefaultGraph));
-                            }
-                            Err(e) => builder.error(line_of(&e), e.message()),
-                        }
-                    }
+                let chunk = parse_lines(file, format, &data, first_line);
+                if chunk.errors.is_empty() {
+                    return Ok(chunk);
                 }
-                Ok(builder.finish())
+                // The parser's recovery after an error can swallow the next statement. Lines of
+                // these formats are independent, so parse each on its own for an exact account.
+                let mut exact = ChunkBuilder::new(file);
+                for (i, text) in data.split_inclusive(|&b| b == b'\n').enumerate() {
+                    let one = parse_lines(file, format, text, first_line + i as u64);
+                    for quad in &one.quads {
+                        let term = |i: u32| one.terms.get(i as usize);
+                        let graph = (quad[3] != DEFAULT_GRAPH).then(|| term(quad[3]));
+                        exact.add_encoded([term(quad[0]), term(quad[1]), term(quad[2])], graph);
+                    }
+                    exact.chunk.errors.extend(one.errors.into_iter().take(1));
+                }
+                Ok(exact.finish())
             }
         }
     }
+}
+
+fn parse_lines(file: usize, format: InputFormat, data: &[u8], first_line: u64) -> ParsedChunk {
+    let mut builder = ChunkBuilder::new(file);
+    let mut error = |e: oxttl::TurtleSyntaxError, builder: &mut ChunkBuilder| {
+        let at = e.location().start;
+        let message = format!("{} (column {})", e.message(), at.column + 1);
+        builder.error(first_line + at.line + 1, message);
+    };
+    if format == InputFormat::NQuads {
+        for result in NQuadsParser::new().for_slice(data) {
+            match result {
+                Ok(quad) => builder.add(quad.as_ref()),
+                Err(e) => error(e, &mut builder),
+            }
+        }
+    } else {
+        for result in NTriplesParser::new().for_slice(data) {
+            match result {
+                Ok(triple) => builder.add(triple.as_ref().in_graph(GraphNameRef::DefaultGraph)),
+                Err(e) => error(e, &mut builder),
+            }
+        }
+    }
+    builder.finish()
 }
 
 /// Reads every input in order and sends its work down `tx`. Returns when done, on the first

@@ -39,6 +39,10 @@ pub struct PathQuery {
     pub both_directions: bool,
     /// Wall-clock budget.
     pub timeout: Option<Duration>,
+    /// Pins how many hops the forward side grows (the rest grow backwards) instead of choosing
+    /// by frontier size. For tests, so they can reach every way of splitting a path.
+    #[doc(hidden)]
+    pub forward_depth: Option<u32>,
 }
 
 /// Default hub cap: in a Wikidata-shaped graph, classes and countries have far more edges, and
@@ -58,6 +62,7 @@ impl PathQuery {
             deny: Vec::new(),
             both_directions: true,
             timeout: None,
+            forward_depth: None,
         }
     }
 

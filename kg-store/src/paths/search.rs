@@ -265,7 +265,10 @@ impl<'a> Search<'a> {
             if f_empty || b_empty {
                 break;
             }
-            let forward = self.frontier_cost(true) <= self.frontier_cost(false);
+            let forward = match self.query.forward_depth {
+                Some(f) => self.s.forward.depth() < f as usize,
+                None => self.frontier_cost(true) <= self.frontier_cost(false),
+            };
             if !self.expand(forward) {
                 complete = false;
                 break;
