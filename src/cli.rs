@@ -19,6 +19,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// The whole method on the built-in generated world, nothing downloaded.
+    Demo(DemoArgs),
     /// Generate test data: a Wikidata-shaped world.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -49,6 +51,21 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where everything is written.
+    #[arg(long, default_value = "kale-demo")]
+    pub out: PathBuf,
+    /// A reduced configuration (for CI): a smaller world, shorter training.
+    #[arg(long)]
+    pub quick: bool,
+    /// Size of the generated world (default 3000, 600 with --quick).
+    #[arg(long)]
+    pub entities: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Args)]

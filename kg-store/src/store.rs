@@ -435,11 +435,7 @@ impl StoreReader {
     }
 
     /// Keys and values in `[start, end)`, collected (for small tables such as the delta).
-    pub(crate) fn scan_range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-    ) -> Vec<Result<(Box<[u8]>, Box<[u8]>)>> {
+    pub(crate) fn scan_range(&self, start: &[u8], end: &[u8]) -> Vec<Result<KeyValue>> {
         let _view = self.view();
         let mut options = self.read_options();
         options.set_iterate_upper_bound(end.to_vec());
@@ -586,6 +582,9 @@ impl StoreReader {
         }
     }
 }
+
+/// A key and its value, as RocksDB returns them.
+pub(crate) type KeyValue = (Box<[u8]>, Box<[u8]>);
 
 /// Keys under a prefix, owning what they read from.
 pub(crate) struct KeyIter {

@@ -9,7 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// The quads of a file as the reference parser reads them.
@@ -61,7 +63,11 @@ fn every_term_shape_round_trips_exactly() {
 fn every_syntax_loads_with_graphs_and_base() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, RdfFormat, Option<&str>); 4] = [
-        ("shapes.ttl", RdfFormat::Turtle, Some("http://base.example/dir/")),
+        (
+            "shapes.ttl",
+            RdfFormat::Turtle,
+            Some("http://base.example/dir/"),
+        ),
         ("graphs.trig", RdfFormat::TriG, None),
         ("graphs.nq", RdfFormat::NQuads, None),
         ("small.rdf", RdfFormat::RdfXml, None),
@@ -99,13 +105,15 @@ fn compressed_inputs_load_like_plain_ones() {
     let text = std::fs::read(data("shapes.nt")).unwrap();
     let expected = parsed(&data("shapes.nt"), RdfFormat::NTriples, None);
     let gz = dir.path().join("shapes.nt.gz");
-    let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    let mut e =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
     e.write_all(&text).unwrap();
     e.finish().unwrap();
     let zst = dir.path().join("shapes.nt.zst");
     std::fs::write(&zst, zstd::encode_all(&text[..], 3).unwrap()).unwrap();
     let bz2 = dir.path().join("shapes.nt.bz2");
-    let mut e = bzip2::write::BzEncoder::new(std::fs::File::create(&bz2).unwrap(), Default::default());
+    let mut e =
+        bzip2::write::BzEncoder::new(std::fs::File::create(&bz2).unwrap(), Default::default());
     e.write_all(&text).unwrap();
     e.finish().unwrap();
     for (i, file) in [gz, zst, bz2].into_iter().enumerate() {
@@ -130,7 +138,11 @@ fn a_bad_line_stops_a_strict_load_and_leaves_the_store_as_it_was() {
         }
         other => panic!("expected a syntax error, got {other}"),
     }
-    assert!(err.to_string().starts_with(&format!("{}:4: ", data("bad.nt").display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:4: ", data("bad.nt").display())),
+        "{err}"
+    );
     assert_eq!(dumped(&store), before);
     let stats_after = store.stats().unwrap();
     assert_eq!(stats_after.triples, stats_before.triples);
@@ -202,8 +214,19 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
     // Enough distinct terms and quads to overflow a 64 MiB budget's term map and sorter.
     for i in 0..400_000u64 {
-        writeln!(out, "<http://e/n{}> <http://e/p{}> <http://e/n{}> .", i, i % 7, (i * 7919) % 400_000).unwrap();
-        writeln!(out, "<http://e/n{i}> <http://e/label> \"node number {i}\"@en .").unwrap();
+        writeln!(
+            out,
+            "<http://e/n{}> <http://e/p{}> <http://e/n{}> .",
+            i,
+            i % 7,
+            (i * 7919) % 400_000
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "<http://e/n{i}> <http://e/label> \"node number {i}\"@en ."
+        )
+        .unwrap();
     }
     drop(out);
     let spilled = Store::open(dir.path().join("spilled")).unwrap();
@@ -236,7 +259,10 @@ fn unknown_formats_and_missing_files_are_clear_errors() {
         format: Some(InputFormat::NTriples),
         base_iri: None,
     };
-    assert!(matches!(load(&store, &[forced]).unwrap_err(), StoreError::Syntax { line: 1, .. }));
+    assert!(matches!(
+        load(&store, &[forced]).unwrap_err(),
+        StoreError::Syntax { line: 1, .. }
+    ));
     let missing = load(&store, &[LoadInput::new(dir.path().join("nope.nt"))]).unwrap_err();
     assert!(missing.to_string().contains("nope.nt"), "{missing}");
 }

@@ -31,7 +31,12 @@ struct Ids {
 impl Ids {
     fn of(store: &Store, nodes: usize, predicates: usize) -> Self {
         let reader = store.reader();
-        let id = |n: NamedNode| reader.term_id(n.as_ref().into()).unwrap().unwrap_or(TermId::entity(u64::from(u32::MAX - 1)));
+        let id = |n: NamedNode| {
+            reader
+                .term_id(n.as_ref().into())
+                .unwrap()
+                .unwrap_or(TermId::entity(u64::from(u32::MAX - 1)))
+        };
         Self {
             nodes: (0..nodes).map(|i| id(node(i))).collect(),
             predicates: (0..predicates).map(|i| id(predicate(i))).collect(),
@@ -39,17 +44,29 @@ impl Ids {
     }
 }
 
+/// What the naive walk needs: edges, ids, the query, and its node and predicate tests.
+type Context<'a> = (
+    &'a BTreeSet<Edge>,
+    &'a Ids,
+    &'a Query,
+    &'a dyn Fn(usize) -> bool,
+    &'a dyn Fn(usize) -> bool,
+);
+
 /// The definition of the answer, walked naively over the edge list.
 fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
-    let degree = |v: usize| edges.iter().filter(|e| e.0 == v).count() + edges.iter().filter(|e| e.2 == v).count();
-    let passable = |v: usize| !q.targets.contains(&v) && q.max_degree.is_none_or(|d| degree(v) as u64 <= d);
+    let degree = |v: usize| {
+        edges.iter().filter(|e| e.0 == v).count() + edges.iter().filter(|e| e.2 == v).count()
+    };
+    let passable =
+        |v: usize| !q.targets.contains(&v) && q.max_degree.is_none_or(|d| degree(v) as u64 <= d);
     let ok = |p: usize| q.allow.as_ref().is_none_or(|a| a.contains(&p)) && !q.deny.contains(&p);
     let mut out = BTreeSet::new();
     fn walk(
         path: &mut Vec<usize>,
         hops: &mut Vec<Hop>,
         out: &mut BTreeSet<Vec<Hop>>,
-        ctx: &(&BTreeSet<Edge>, &Ids, &Query, &dyn Fn(usize) -> bool, &dyn Fn(usize) -> bool),
+        ctx: &Context<'_>,
     ) {
         let (edges, ids, q, passable, ok) = ctx;
         let v = *path.last().unwrap();
@@ -62,7 +79,12 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
                     continue;
                 }
                 path.push(to);
-                hops.push(Hop { subject: ids.nodes[s], predicate: ids.predicates[p], object: ids.nodes[o], forward });
+                hops.push(Hop {
+                    subject: ids.nodes[s],
+                    predicate: ids.predicates[p],
+                    object: ids.nodes[o],
+                    forward,
+                });
                 if q.targets.contains(&to) {
                     out.insert(hops.clone());
                 } else {
@@ -75,7 +97,12 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
     }
     let sources: BTreeSet<usize> = q.sources.iter().copied().collect();
     for s in sources {
-        walk(&mut vec![s], &mut Vec::new(), &mut out, &(edges, ids, q, &passable, &ok));
+        walk(
+            &mut vec![s],
+            &mut Vec::new(),
+            &mut out,
+            &(edges, ids, q, &passable, &ok),
+        );
     }
     out
 }
@@ -100,7 +127,10 @@ impl Query {
         .max_hops(self.k)
         .max_paths(1_000_000)
         .max_degree(self.max_degree);
-        q.allow = self.allow.as_ref().map(|a| a.iter().map(|&p| ids.predicates[p]).collect());
+        q.allow = self
+            .allow
+            .as_ref()
+            .map(|a| a.iter().map(|&p| ids.predicates[p]).collect());
         q.deny = self.deny.iter().map(|&p| ids.predicates[p]).collect();
         q.both_directions = self.both;
         q
@@ -124,32 +154,64 @@ fn query() -> impl Strategy<Value = Query> {
         proptest::collection::vec(0..PREDICATES, 0..2),
         any::<bool>(),
     )
-        .prop_map(|(sources, targets, k, max_degree, allow, deny, both)| Query { sources, targets, k, max_degree, allow, deny, both })
+        .prop_map(
+            |(sources, targets, k, max_degree, allow, deny, both)| Query {
+                sources,
+                targets,
+                k,
+                max_degree,
+                allow,
+                deny,
+                both,
+            },
+        )
 }
 
-fn check(store: &Store, adjacency: &Adjacency, edges: &BTreeSet<Edge>, queries: &[Query]) -> Result<(), TestCaseError> {
+fn check(
+    store: &Store,
+    adjacency: &Adjacency,
+    edges: &BTreeSet<Edge>,
+    queries: &[Query],
+) -> Result<(), TestCaseError> {
     let ids = Ids::of(store, NODES, PREDICATES);
     let reader = store.reader();
     let path_queries: Vec<PathQuery> = queries.iter().map(|q| q.to_path_query(&ids)).collect();
     let batch = find_paths_batch(adjacency, &path_queries);
     for ((q, pq), batched) in queries.iter().zip(&path_queries).zip(&batch) {
         let result = find_paths(adjacency, pq);
-        prop_assert_eq!(&result.paths, &batched.paths, "batch and single answers differ");
+        prop_assert_eq!(
+            &result.paths,
+            &batched.paths,
+            "batch and single answers differ"
+        );
         // Every way of splitting paths between the two sides gives the same answer.
         for f in 0..=q.k {
             let mut pinned = pq.clone();
             pinned.forward_depth = Some(f);
-            prop_assert_eq!(&find_paths(adjacency, &pinned).paths, &result.paths, "forward depth {}", f);
+            prop_assert_eq!(
+                &find_paths(adjacency, &pinned).paths,
+                &result.paths,
+                "forward depth {}",
+                f
+            );
         }
         prop_assert!(result.truncated.is_none());
         let found: BTreeSet<Vec<Hop>> = result.paths.iter().map(|p| p.hops.clone()).collect();
         prop_assert_eq!(found.len(), result.paths.len(), "a path was returned twice");
         prop_assert_eq!(&found, &naive(edges, &ids, q), "query {:?}", q);
         // Shortest first, and every hop a stored triple.
-        prop_assert!(result.paths.windows(2).all(|w| w[0].hops.len() <= w[1].hops.len()));
+        prop_assert!(result
+            .paths
+            .windows(2)
+            .all(|w| w[0].hops.len() <= w[1].hops.len()));
         for path in &result.paths {
             for hop in &path.hops {
-                let stored = kg_store::EncodedQuad { subject: hop.subject, predicate: hop.predicate, object: hop.object, graph: None };
+                let stored = kg_store::EncodedQuad {
+                    subject: hop.subject,
+                    predicate: hop.predicate,
+                    object: hop.object,
+                    graph: None,
+                };
                 prop_assert!(reader.contains(&stored).unwrap());
             }
         }
@@ -223,11 +285,22 @@ fn line_graph(dir: &std::path::Path, store: &Store) {
     }
     let path = dir.join("g.nt");
     std::fs::write(&path, file).unwrap();
-    BulkLoader::new(store).load(&[LoadInput::new(&path)]).unwrap();
+    BulkLoader::new(store)
+        .load(&[LoadInput::new(&path)])
+        .unwrap();
 }
 
 fn id(store: &Store, name: &str) -> TermId {
-    store.reader().term_id(NamedNode::new(format!("http://e/{name}")).unwrap().as_ref().into()).unwrap().unwrap()
+    store
+        .reader()
+        .term_id(
+            NamedNode::new(format!("http://e/{name}"))
+                .unwrap()
+                .as_ref()
+                .into(),
+        )
+        .unwrap()
+        .unwrap()
 }
 
 #[test]
@@ -237,24 +310,50 @@ fn limits_truncate_and_say_so() {
     line_graph(dir.path(), &store);
     let adjacency = Adjacency::open(&store).unwrap();
     let (a, d) = (id(&store, "a"), id(&store, "d"));
-    let all = find_paths(&adjacency, &PathQuery::new(vec![a], vec![d]).max_hops(4).max_degree(None));
+    let all = find_paths(
+        &adjacency,
+        &PathQuery::new(vec![a], vec![d])
+            .max_hops(4)
+            .max_degree(None),
+    );
     assert_eq!(all.paths.len(), 2, "a-b-c-d and a-b-h-c-d");
     assert!(all.truncated.is_none());
     // The hub cap removes the path through h (degree 52).
-    let capped = find_paths(&adjacency, &PathQuery::new(vec![a], vec![d]).max_hops(4).max_degree(Some(10)));
+    let capped = find_paths(
+        &adjacency,
+        &PathQuery::new(vec![a], vec![d])
+            .max_hops(4)
+            .max_degree(Some(10)),
+    );
     assert_eq!(capped.paths.len(), 1);
     assert_eq!(capped.paths[0].hops.len(), 3);
-    let one = find_paths(&adjacency, &PathQuery::new(vec![a], vec![d]).max_hops(4).max_degree(None).max_paths(1));
+    let one = find_paths(
+        &adjacency,
+        &PathQuery::new(vec![a], vec![d])
+            .max_hops(4)
+            .max_degree(None)
+            .max_paths(1),
+    );
     assert_eq!(one.paths.len(), 1);
     assert_eq!(one.truncated, Some(Truncation::MaxPaths));
-    let mut tiny = PathQuery::new(vec![a], vec![d]).max_hops(4).max_degree(None);
+    let mut tiny = PathQuery::new(vec![a], vec![d])
+        .max_hops(4)
+        .max_degree(None);
     tiny.max_expansions = 3;
-    assert_eq!(find_paths(&adjacency, &tiny).truncated, Some(Truncation::Expansions));
+    assert_eq!(
+        find_paths(&adjacency, &tiny).truncated,
+        Some(Truncation::Expansions)
+    );
     // Forward only: a path needing a reversed edge disappears.
     let back = find_paths(&adjacency, &PathQuery::new(vec![d], vec![a]).max_hops(3));
     assert_eq!(back.paths.len(), 1);
     assert!(back.paths[0].hops.iter().all(|h| !h.forward));
-    assert!(find_paths(&adjacency, &PathQuery::new(vec![d], vec![a]).max_hops(3).forward_only()).paths.is_empty());
+    assert!(find_paths(
+        &adjacency,
+        &PathQuery::new(vec![d], vec![a]).max_hops(3).forward_only()
+    )
+    .paths
+    .is_empty());
 }
 
 #[test]
@@ -288,10 +387,18 @@ fn corrupted_truncated_and_stale_adjacency_files_are_errors() {
     // A bulk load without rebuilding leaves the file stale: an error that says what to run.
     let more = dir.path().join("more.nt");
     std::fs::write(&more, "<http://e/d> <http://e/p> <http://e/z> .\n").unwrap();
-    BulkLoader::new(&store).build_adjacency(false).load(&[LoadInput::new(&more)]).unwrap();
+    BulkLoader::new(&store)
+        .build_adjacency(false)
+        .load(&[LoadInput::new(&more)])
+        .unwrap();
     assert!(expect_error("stale").contains("kale index"));
     // A writable store rebuilds on demand.
     let rebuilt = Adjacency::open_or_build(&store, &kg_store::progress::NoProgress).unwrap();
     let (d, z) = (id(&store, "d"), id(&store, "z"));
-    assert_eq!(find_paths(&rebuilt, &PathQuery::new(vec![d], vec![z])).paths.len(), 1);
+    assert_eq!(
+        find_paths(&rebuilt, &PathQuery::new(vec![d], vec![z]))
+            .paths
+            .len(),
+        1
+    );
 }

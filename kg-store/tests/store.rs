@@ -18,20 +18,34 @@ fn inserts_and_removes_are_atomic_counted_and_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let a = quad("a", "p", iri("b"));
-    let b = quad("a", "name", Literal::new_language_tagged_literal_unchecked("A", "en"));
+    let b = quad(
+        "a",
+        "name",
+        Literal::new_language_tagged_literal_unchecked("A", "en"),
+    );
     let summary = store.insert([&a, &b, &a].map(|q| q.as_ref())).unwrap();
     assert_eq!(summary.inserted, 2);
     assert_eq!(store.insert([a.as_ref()]).unwrap().inserted, 0);
     assert_eq!(store.stats().unwrap().triples, 2);
-    let summary = store.apply(&[a.clone(), quad("x", "y", iri("z"))], &[quad("a", "p", iri("c"))]).unwrap();
+    let summary = store
+        .apply(
+            &[a.clone(), quad("x", "y", iri("z"))],
+            &[quad("a", "p", iri("c"))],
+        )
+        .unwrap();
     assert_eq!((summary.removed, summary.inserted), (1, 1));
     assert_eq!(store.stats().unwrap().triples, 2);
     // Removing then re-adding in one write leaves the quad there.
-    let summary = store.apply(&[b.clone()], &[b.clone()]).unwrap();
+    let summary = store
+        .apply(std::slice::from_ref(&b), std::slice::from_ref(&b))
+        .unwrap();
     assert_eq!((summary.removed, summary.inserted), (1, 1));
     let reader = store.reader();
     let id = reader.term_id(iri("a").as_ref().into()).unwrap().unwrap();
-    assert_eq!(reader.quads(Some(id), None, None, GraphFilter::All).count(), 2);
+    assert_eq!(
+        reader.quads(Some(id), None, None, GraphFilter::All).count(),
+        2
+    );
 }
 
 #[test]
@@ -50,7 +64,11 @@ fn a_reader_sees_one_state_whatever_is_written_after() {
     assert_eq!(objects, vec![Term::from(iri("b"))]);
     // The term added later is not visible to the old reader either.
     assert_eq!(before.term_id(iri("c").as_ref().into()).unwrap(), None);
-    assert!(store.reader().term_id(iri("c").as_ref().into()).unwrap().is_some());
+    assert!(store
+        .reader()
+        .term_id(iri("c").as_ref().into())
+        .unwrap()
+        .is_some());
 }
 
 #[test]
@@ -62,7 +80,9 @@ fn read_only_and_follower_opens() {
 
     let read_only = Store::open_read_only(&path).unwrap();
     assert_eq!(read_only.stats().unwrap().triples, 1);
-    let err = read_only.insert([quad("x", "p", iri("y")).as_ref()]).unwrap_err();
+    let err = read_only
+        .insert([quad("x", "p", iri("y")).as_ref()])
+        .unwrap_err();
     assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
 
     let follower = Store::open_secondary(&path, dir.path().join("follower")).unwrap();
@@ -71,9 +91,14 @@ fn read_only_and_follower_opens() {
     assert_eq!(follower.stats().unwrap().triples, 2);
 
     // A second writer is refused with a message that says what to do.
-    let err = Store::open(&path).err().expect("a second writer must be refused");
+    let err = Store::open(&path)
+        .err()
+        .expect("a second writer must be refused");
     assert!(err.to_string().contains("read-only"), "{err}");
-    assert!(matches!(Store::open_read_only(dir.path().join("none")), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        Store::open_read_only(dir.path().join("none")),
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 #[test]
@@ -90,22 +115,38 @@ fn named_graphs_through_live_writes() {
     let store = Store::open(dir.path()).unwrap();
     let g = iri("g");
     let in_g = Quad::new(iri("a"), iri("p"), iri("b"), g.clone());
-    store.insert([in_g.as_ref(), quad("a", "p", iri("b")).as_ref()]).unwrap();
+    store
+        .insert([in_g.as_ref(), quad("a", "p", iri("b")).as_ref()])
+        .unwrap();
     let reader = store.reader();
     let g_id = reader.term_id(g.as_ref().into()).unwrap().unwrap();
     assert_eq!(reader.named_graphs().unwrap(), vec![g_id]);
-    assert_eq!(reader.quads(None, None, None, GraphFilter::Named(g_id)).count(), 1);
-    assert_eq!(reader.quads(None, None, None, GraphFilter::Default).count(), 1);
+    assert_eq!(
+        reader
+            .quads(None, None, None, GraphFilter::Named(g_id))
+            .count(),
+        1
+    );
+    assert_eq!(
+        reader.quads(None, None, None, GraphFilter::Default).count(),
+        1
+    );
     assert_eq!(reader.quads(None, None, None, GraphFilter::All).count(), 2);
 }
 
 fn term_strategy() -> impl Strategy<Value = Term> {
     prop_oneof![
-        "[a-zA-Z0-9éü/_-]{1,12}".prop_map(|s| NamedNode::new(format!("http://ex.org/{s}")).unwrap().into()),
+        "[a-zA-Z0-9éü/_-]{1,12}"
+            .prop_map(|s| NamedNode::new(format!("http://ex.org/{s}")).unwrap().into()),
         "[a-z0-9]{1,8}".prop_map(|s| BlankNode::new_unchecked(s).into()),
         ".{0,20}".prop_map(|s| Literal::new_simple_literal(s).into()),
-        (".{0,12}", "[a-z]{2}").prop_map(|(v, l)| Literal::new_language_tagged_literal_unchecked(v, l).into()),
-        (".{0,12}", "[a-z]{1,6}").prop_map(|(v, d)| Literal::new_typed_literal(v, NamedNode::new(format!("http://dt.org/{d}")).unwrap()).into()),
+        (".{0,12}", "[a-z]{2}")
+            .prop_map(|(v, l)| Literal::new_language_tagged_literal_unchecked(v, l).into()),
+        (".{0,12}", "[a-z]{1,6}").prop_map(|(v, d)| Literal::new_typed_literal(
+            v,
+            NamedNode::new(format!("http://dt.org/{d}")).unwrap()
+        )
+        .into()),
     ]
 }
 

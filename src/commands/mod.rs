@@ -1,6 +1,7 @@
 //! One module per group of subcommands; each turns parsed arguments into crate calls and output.
 
 mod bench;
+mod demo;
 mod gen;
 mod paths;
 mod store;
@@ -12,6 +13,7 @@ use anyhow::Result;
 pub fn run(cli: Cli) -> Result<()> {
     let progress = TerminalProgress::new(cli.quiet);
     match cli.command {
+        Command::Demo(args) => demo::run(args, &progress),
         Command::Gen(command) => gen::run(command),
         Command::Load(args) => store::load(args, &progress),
         Command::Stats { store, json } => store::stats(&store, json),

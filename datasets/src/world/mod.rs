@@ -12,12 +12,12 @@
 mod names;
 mod schema;
 
-pub use schema::{Kind, Relation, RELATIONS};
+pub use schema::{relation, Kind, Relation, RELATIONS};
 
 use names::{french, german, Names};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use schema::{relation, FILLER_COUNT, FILLER_FIRST_ID};
+use schema::{FILLER_COUNT, FILLER_FIRST_ID};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

@@ -124,7 +124,7 @@ fn write_direction(
             .read_key(&key)
             .ok_or_else(|| StoreError::Corruption(format!("bad {order:?} key {key:?}")))?;
         seen += 1;
-        if seen % 262_144 == 0 {
+        if seen.is_multiple_of(262_144) {
             progress.advance(262_144);
         }
         if quad.object.is_literal() {

@@ -189,7 +189,7 @@ impl Work {
 
 fn parse_lines(file: usize, format: InputFormat, data: &[u8], first_line: u64) -> ParsedChunk {
     let mut builder = ChunkBuilder::new(file);
-    let mut error = |e: oxttl::TurtleSyntaxError, builder: &mut ChunkBuilder| {
+    let error = |e: oxttl::TurtleSyntaxError, builder: &mut ChunkBuilder| {
         let at = e.location().start;
         let message = format!("{} (column {})", e.message(), at.column + 1);
         builder.error(first_line + at.line + 1, message);

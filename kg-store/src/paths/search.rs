@@ -229,7 +229,7 @@ impl<'a> Search<'a> {
                             this.truncated = Some(Truncation::Expansions);
                             return false;
                         }
-                        if this.expansions % 1024 == 0
+                        if this.expansions.is_multiple_of(1024)
                             && this.deadline.is_some_and(|d| Instant::now() > d)
                         {
                             this.truncated = Some(Truncation::Timeout);

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job on the built-in world, from a fresh machine: set-up (idempotent), build, demo.
+# Extra arguments go to `kale demo` (e.g. --quick, --out DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build --locked --quiet --bin kale
+exec target/debug/kale demo "$@"

@@ -1,0 +1,381 @@
+//! End-to-end tests of the store commands through the `kale` binary, as a user runs them: gen,
+//! load, stats, dump, triples, index, paths, and a load killed with SIGKILL at many moments.
+
+mod common;
+
+use common::{kale, kale_ok, stats};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn generated_worlds_are_deterministic_and_load_with_their_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.nt"), dir.path().join("b.nt"));
+    for file in [&a, &b] {
+        kale_ok(&[
+            "gen",
+            "world",
+            "--out",
+            file.to_str().unwrap(),
+            "--entities",
+            "800",
+            "--seed",
+            "5",
+        ]);
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let store = dir.path().join("store");
+    kale_ok(&["load", store.to_str().unwrap(), a.to_str().unwrap()]);
+    let s = stats(&store);
+    for key in [
+        "triples",
+        "entities",
+        "predicates",
+        "literals",
+        "disk_bytes",
+    ] {
+        assert!(s[key].as_u64().unwrap() > 0, "{key} in {s}");
+    }
+    let distinct = lines(&std::fs::read_to_string(&a).unwrap()).len() as u64;
+    assert_eq!(s["triples"].as_u64().unwrap(), distinct);
+    assert!(s["predicates"].as_u64().unwrap() > 200);
+}
+
+#[test]
+fn dump_gives_back_the_loaded_triples() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("kg-store/tests/data/shapes.nt");
+    let store = dir.path().join("store");
+    kale_ok(&["load", store.to_str().unwrap(), input.to_str().unwrap()]);
+    let out = dir.path().join("out.nt");
+    kale_ok(&[
+        "dump",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Same triples, term for term (compared parsed, since escapes may be written differently).
+    let parse = |p: &Path| -> BTreeSet<String> {
+        oxttl::NTriplesParser::new()
+            .for_reader(std::fs::File::open(p).unwrap())
+            .map(|t| t.unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(parse(&out), parse(&input));
+    // Without --out it goes to standard output.
+    let stdout = kale_ok(&["dump", store.to_str().unwrap()]);
+    assert_eq!(
+        lines(&stdout),
+        lines(&std::fs::read_to_string(&out).unwrap())
+    );
+}
+
+#[test]
+fn triples_scans_a_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("kg-store/tests/data/shapes.nt");
+    let store = dir.path().join("store");
+    kale_ok(&["load", store.to_str().unwrap(), input.to_str().unwrap()]);
+    let s = store.to_str().unwrap();
+    let by_subject = kale_ok(&["triples", s, "--s", "http://example.com/s"]);
+    assert_eq!(by_subject.lines().count(), 12);
+    let by_object = kale_ok(&[
+        "triples",
+        s,
+        "--o",
+        "\"+1\"^^<http://www.w3.org/2001/XMLSchema#integer>",
+    ]);
+    assert_eq!(by_object.trim(), "<http://example.com/s> <http://example.com/int> \"+1\"^^<http://www.w3.org/2001/XMLSchema#integer> .");
+    let limited = kale_ok(&[
+        "triples",
+        s,
+        "--p",
+        "<http://example.com/p>",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(limited.lines().count(), 2);
+    assert_eq!(
+        kale_ok(&["triples", s, "--s", "http://example.com/unknown"]),
+        ""
+    );
+}
+
+#[test]
+fn bad_input_names_file_and_line_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("kg-store/tests/data");
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    kale_ok(&["load", s, data.join("shapes.nt").to_str().unwrap()]);
+    let before = kale_ok(&["dump", s]);
+    let bad = data.join("bad.nt");
+    let out = kale(&["load", s, bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:4:", bad.display())),
+        "{stderr}"
+    );
+    assert_eq!(kale_ok(&["dump", s]), before);
+    let out = kale(&["load", s, bad.to_str().unwrap(), "--lenient"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 skipped"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:6:", bad.display())),
+        "{stderr}"
+    );
+}
+
+/// Kills `kale load` at many moments, from parsing to the adjacency build after the commit.
+/// Every time the store must reopen either exactly as before the load or with all of it.
+#[test]
+fn a_load_killed_at_any_moment_leaves_the_store_before_or_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.nt");
+    kale_ok(&[
+        "gen",
+        "world",
+        "--out",
+        big.to_str().unwrap(),
+        "--entities",
+        "120000",
+        "--seed",
+        "3",
+    ]);
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("kg-store/tests/data/shapes.nt");
+    let base = dir.path().join("base");
+    kale_ok(&["load", base.to_str().unwrap(), small.to_str().unwrap()]);
+    let before_dump = kale_ok(&["dump", base.to_str().unwrap()]);
+    let before = stats(&base)["triples"].as_u64().unwrap();
+
+    // The whole load, to know how long it takes and what "after" is.
+    let full = dir.path().join("full");
+    copy_dir(&base, &full);
+    let started = Instant::now();
+    kale_ok(&["load", full.to_str().unwrap(), big.to_str().unwrap()]);
+    let took = started.elapsed();
+    let after = stats(&full)["triples"].as_u64().unwrap();
+    assert!(after > before + 1_000_000);
+
+    // Kill at fractions of the load's time, and once exactly when the adjacency build starts:
+    // the commit is done, the adjacency not yet rebuilt.
+    let moments: Vec<Option<f64>> = [0.02, 0.15, 0.35, 0.55, 0.75, 0.9]
+        .into_iter()
+        .map(Some)
+        .chain([None])
+        .collect();
+    let mut outcomes = Vec::new();
+    for (i, moment) in moments.into_iter().enumerate() {
+        let store = dir.path().join(format!("kill{i}"));
+        copy_dir(&base, &store);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kale"))
+            .args([
+                "load",
+                "--quiet",
+                store.to_str().unwrap(),
+                big.to_str().unwrap(),
+            ])
+            .spawn()
+            .unwrap();
+        match moment {
+            Some(fraction) => std::thread::sleep(took.mul_f64(fraction)),
+            None => {
+                let building = |p: &Path| {
+                    std::fs::read_dir(p.join("adjacency")).is_ok_and(|mut d| {
+                        d.any(|e| {
+                            e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(".build-"))
+                        })
+                    })
+                };
+                let deadline = Instant::now() + took * 3;
+                while !building(&store) && Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                assert!(building(&store), "never saw the adjacency build start");
+            }
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let triples = stats(&store)["triples"].as_u64().unwrap();
+        if triples == before {
+            assert_eq!(
+                kale_ok(&["dump", store.to_str().unwrap()]),
+                before_dump,
+                "kill {i} left a changed store"
+            );
+            outcomes.push("before");
+        } else {
+            assert_eq!(triples, after, "kill {i} left a partial store");
+            outcomes.push("after");
+            if moment.is_none() {
+                // Committed but not indexed: path queries must say so, not answer wrongly.
+                let paths = kale(&[
+                    "paths",
+                    store.to_str().unwrap(),
+                    "--from",
+                    "http://example.com/s",
+                    "--to",
+                    "http://example.com/o",
+                ]);
+                assert!(!paths.status.success());
+                assert!(String::from_utf8_lossy(&paths.stderr).contains("kale index"));
+            }
+        }
+        // Whatever happened, loading again completes and gives the full store.
+        kale_ok(&["load", store.to_str().unwrap(), big.to_str().unwrap()]);
+        assert_eq!(stats(&store)["triples"].as_u64().unwrap(), after);
+        let paths = kale(&[
+            "paths",
+            store.to_str().unwrap(),
+            "--from",
+            "http://example.com/s",
+            "--to",
+            "http://example.com/o",
+        ]);
+        assert!(
+            paths.status.success(),
+            "{}",
+            String::from_utf8_lossy(&paths.stderr)
+        );
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    eprintln!("outcomes: {outcomes:?}");
+    assert!(
+        outcomes.contains(&"before"),
+        "no kill landed before the commit: {outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.last(),
+        Some(&"after"),
+        "the kill during the adjacency build comes after the commit"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn paths_through_the_command_line_in_text_json_and_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("g.nt");
+    std::fs::write(
+        &file,
+        concat!(
+            "<http://e/sun> <http://e/emits> <http://e/light> .\n",
+            "<http://e/light> <http://e/integrates> <http://e/white> .\n",
+            "<http://e/sun> <http://www.w3.org/2000/01/rdf-schema#label> \"the Sun\"@en .\n",
+            "<http://e/emits> <http://www.w3.org/2000/01/rdf-schema#label> \"emits\"@en .\n",
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    kale_ok(&["load", s, file.to_str().unwrap()]);
+    let text = kale_ok(&[
+        "paths",
+        s,
+        "--from",
+        "http://e/sun",
+        "--to",
+        "http://e/white",
+    ]);
+    assert!(
+        text.contains("the Sun <http://e/sun>  -[emits]->"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&kale_ok(&[
+        "paths",
+        s,
+        "--from",
+        "http://e/sun",
+        "--to",
+        "http://e/white",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json["truncated"], false);
+    let hops = &json["paths"][0]["hops"];
+    assert_eq!(hops[0]["s"], "http://e/sun");
+    assert_eq!(hops[0]["p"], "http://e/emits");
+    assert_eq!(hops[1]["o"], "http://e/white");
+    // Walking back: the hop keeps the stored triple's subject and object.
+    let back: Value = serde_json::from_str(&kale_ok(&[
+        "paths",
+        s,
+        "--from",
+        "http://e/white",
+        "--to",
+        "http://e/light",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(back["paths"][0]["hops"][0]["s"], "http://e/light");
+    assert_eq!(back["paths"][0]["hops"][0]["forward"], false);
+    let none = kale_ok(&[
+        "paths",
+        s,
+        "--from",
+        "http://e/white",
+        "--to",
+        "http://e/light",
+        "--forward-only",
+        "--json",
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&none).unwrap()["paths"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "http://e/sun\thttp://e/white\nhttp://e/white\thttp://e/sun,http://e/light\n",
+    )
+    .unwrap();
+    let batch = kale_ok(&["paths", s, "--pairs", pairs.to_str().unwrap(), "--json"]);
+    let results: Vec<Value> = batch
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["pair"], 0);
+    assert_eq!(
+        results[1]["paths"].as_array().unwrap().len(),
+        1,
+        "white to light; the sun is behind it"
+    );
+    let unknown = kale(&[
+        "paths",
+        s,
+        "--from",
+        "http://e/nobody",
+        "--to",
+        "http://e/white",
+    ]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not in the store"));
+}
