@@ -42,6 +42,12 @@ pub enum Command {
     },
     /// Print the triples matching a pattern, as N-Triples (N-Quads for named graphs).
     Triples(TriplesArgs),
+    /// Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE; paths via SERVICE <urn:kale:paths>).
+    Sparql(SparqlArgs),
+    /// Run a SPARQL update (INSERT DATA, DELETE/INSERT WHERE, CLEAR, DROP, CREATE, LOAD), atomically.
+    Update(UpdateArgs),
+    /// Serve the SPARQL 1.1 Protocol at /query and /update.
+    Serve(ServeArgs),
     /// Rebuild the adjacency (CSR) files of a store from its triples.
     Index { store: PathBuf },
     /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
@@ -51,6 +57,61 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Args)]
+pub struct SparqlArgs {
+    pub store: PathBuf,
+    /// The query text (or give --file).
+    #[arg(required_unless_present = "file")]
+    pub query: Option<String>,
+    /// Read the query from a file.
+    #[arg(long, conflicts_with = "query")]
+    pub file: Option<PathBuf>,
+    /// Solutions: table, json, xml, csv or tsv. Graphs (CONSTRUCT, DESCRIBE): nt, ttl, nq, trig or rdf.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Time budget in seconds (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub timeout: f64,
+    /// Most result rows; more is an error (0: no limit).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_rows: usize,
+    /// Base IRI for relative IRIs in the query.
+    #[arg(long)]
+    pub base: Option<String>,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    pub store: PathBuf,
+    /// The update text (or give --file).
+    #[arg(required_unless_present = "file")]
+    pub update: Option<String>,
+    #[arg(long, conflicts_with = "update")]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub base: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    pub store: PathBuf,
+    /// Address and port (port 0 picks a free one; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub bind: String,
+    /// Accept SPARQL updates at /update.
+    #[arg(long)]
+    pub allow_update: bool,
+    /// Time budget per query, in seconds (0: none).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Most result rows per query.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_rows: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
 }
 
 #[derive(Args)]

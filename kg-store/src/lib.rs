@@ -21,5 +21,6 @@ pub use load::{
     BulkLoader, Compression, InputFormat, LoadInput, LoadSummary, SkippedLine, DEFAULT_MEMORY_LIMIT,
 };
 pub use store::{
-    graph_name_of, AccessMode, ChangeSummary, GraphFilter, QuadIter, Store, StoreReader, StoreStats,
+    graph_name_of, AccessMode, ChangeSummary, Changes, GraphFilter, QuadIter, Store, StoreReader,
+    StoreStats,
 };

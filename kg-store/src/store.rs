@@ -57,6 +57,16 @@ pub struct ChangeSummary {
     pub removed: u64,
 }
 
+/// One atomic write: quads to remove, then quads to add, then named graphs to drop (their quads
+/// must be among the removals) and to create (empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub remove: Vec<Quad>,
+    pub insert: Vec<Quad>,
+    pub drop_graphs: Vec<NamedOrBlankNode>,
+    pub create_graphs: Vec<NamedOrBlankNode>,
+}
+
 /// Which graphs a pattern matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GraphFilter {
@@ -258,17 +268,49 @@ impl Store {
     /// DELETE/INSERT order). Edges it adds or removes go to the adjacency delta in the same write,
     /// so path queries see them at once.
     pub fn apply(&self, removals: &[Quad], insertions: &[Quad]) -> Result<ChangeSummary> {
+        self.apply_changes(&Changes {
+            remove: removals.to_vec(),
+            insert: insertions.to_vec(),
+            ..Changes::default()
+        })
+    }
+
+    /// Applies [`Changes`] in one atomic write.
+    pub fn apply_changes(&self, changes: &Changes) -> Result<ChangeSummary> {
         self.check_writable()?;
         let mut counters = self.inner.lock_writer();
+        self.apply_locked(&mut counters, changes)
+    }
+
+    /// Computes changes from the current state and applies them, with every other writer held
+    /// off in between: a read-modify-write (a SPARQL update) that no concurrent write can
+    /// interleave with.
+    pub fn update_with<E: From<StoreError>>(
+        &self,
+        compute: impl FnOnce(StoreReader) -> std::result::Result<Changes, E>,
+    ) -> std::result::Result<ChangeSummary, E> {
+        self.check_writable()?;
+        let mut counters = self.inner.lock_writer();
+        let changes = compute(self.reader())?;
+        Ok(self.apply_locked(&mut counters, &changes)?)
+    }
+
+    fn apply_locked(&self, counters: &mut Counters, changes: &Changes) -> Result<ChangeSummary> {
         let mut tx = WriteTx::new(&self.inner.db, *counters);
-        for quad in removals {
+        for quad in &changes.remove {
             tx.remove(quad.as_ref())?;
         }
-        for quad in insertions {
+        for quad in &changes.insert {
             tx.insert(quad.as_ref())?;
         }
+        for graph in &changes.drop_graphs {
+            tx.drop_graph(graph)?;
+        }
+        for graph in &changes.create_graphs {
+            tx.create_graph(graph)?;
+        }
         let (batch, next, summary) = tx.finish()?;
-        if summary != ChangeSummary::default() || next != *counters {
+        if !batch.is_empty() {
             self.inner.db.write(batch)?;
             *counters = next;
         }
@@ -666,8 +708,10 @@ pub(crate) struct WriteTx<'a> {
     terms: FxHashMap<Vec<u8>, TermId>,
     /// Quads whose presence this write changed: true = now present.
     touched: FxHashMap<EncodedQuad, bool>,
-    /// Named graphs that gained a quad.
+    /// Named graphs that gained a quad, or were created.
     new_graphs: FxHashSet<TermId>,
+    /// Named graphs dropped.
+    dropped_graphs: FxHashSet<TermId>,
     key: Vec<u8>,
 }
 
@@ -681,6 +725,7 @@ impl<'a> WriteTx<'a> {
             terms: FxHashMap::default(),
             touched: FxHashMap::default(),
             new_graphs: FxHashSet::default(),
+            dropped_graphs: FxHashSet::default(),
             key: Vec::new(),
         }
     }
@@ -776,7 +821,9 @@ impl<'a> WriteTx<'a> {
                 self.batch.put(&self.key, []);
             }
             if let Some(g) = quad.graph {
-                self.new_graphs.insert(g);
+                if !self.dropped_graphs.contains(&g) {
+                    self.new_graphs.insert(g);
+                }
             }
             self.touched.insert(quad, true);
             self.summary.inserted += 1;
@@ -801,9 +848,41 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
-    /// Closes the write: the batch to commit, the counters after it, what changed.
+    fn graph_id(&mut self, graph: &NamedOrBlankNode, create: bool) -> Result<Option<TermId>> {
+        let mut buf = Vec::new();
+        encode_named_or_blank(graph.as_ref(), &mut buf);
+        self.lookup(buf, create)
+    }
+
+    pub(crate) fn drop_graph(&mut self, graph: &NamedOrBlankNode) -> Result<()> {
+        if let Some(g) = self.graph_id(graph, false)? {
+            self.new_graphs.remove(&g);
+            self.dropped_graphs.insert(g);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn create_graph(&mut self, graph: &NamedOrBlankNode) -> Result<()> {
+        let g = self.graph_id(graph, true)?.expect("created");
+        self.dropped_graphs.remove(&g);
+        self.new_graphs.insert(g);
+        Ok(())
+    }
+
+    /// Closes the write: the batch to commit (empty when nothing changes), the counters after
+    /// it, what changed.
     pub(crate) fn finish(mut self) -> Result<(WriteBatch, Counters, ChangeSummary)> {
+        for &g in &self.dropped_graphs {
+            self.batch.delete(graph_key(g));
+        }
+        for &g in &self.new_graphs {
+            self.batch.put(graph_key(g), []);
+        }
         if self.summary == ChangeSummary::default() {
+            if !self.batch.is_empty() {
+                self.counters.write_seq += 1;
+                self.batch.put(COUNTERS_KEY, self.counters.encode());
+            }
             return Ok((self.batch, self.counters, self.summary));
         }
         self.counters.write_seq += 1;
@@ -847,9 +926,6 @@ impl<'a> WriteTx<'a> {
             };
             let (key, value) = edge.record(self.counters.write_seq, n as u32);
             self.batch.put(key, value);
-        }
-        for g in self.new_graphs.drain() {
-            self.batch.put(graph_key(g), []);
         }
         self.batch.put(COUNTERS_KEY, self.counters.encode());
         Ok((self.batch, self.counters, self.summary))

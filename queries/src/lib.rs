@@ -1,1 +1,17 @@
 #![doc = include_str!("../README.md")]
+
+mod dataset;
+mod engine;
+mod error;
+mod path_service;
+mod results;
+mod server;
+mod update;
+
+pub use dataset::{InternalTerm, StoreDataset};
+pub use engine::{QueryOptions, SparqlEngine};
+pub use error::{QueryError, Result};
+pub use path_service::{PathService, PATH_SERVICE};
+pub use results::{write_results, ResultKind, SolutionsFormat};
+pub use server::{serve, ServerOptions};
+pub use update::{execute_update, LoadPolicy, UpdateSummary};

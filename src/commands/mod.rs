@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod gen;
 mod paths;
+mod sparql;
 mod store;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +20,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats { store, json } => store::stats(&store, json),
         Command::Dump { store, out } => store::dump(&store, out.as_deref()),
         Command::Triples(args) => store::triples(args),
+        Command::Sparql(args) => sparql::query(args),
+        Command::Update(args) => sparql::update(args),
+        Command::Serve(args) => sparql::serve(args),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),
         Command::Bench(command) => bench::run(command, &progress),

@@ -37,7 +37,8 @@ impl InputFormat {
         matches!(self, Self::NTriples | Self::NQuads)
     }
 
-    pub(crate) fn rdf_format(self) -> RdfFormat {
+    /// The oxrdfio format.
+    pub fn rdf_format(self) -> RdfFormat {
         match self {
             Self::NTriples => RdfFormat::NTriples,
             Self::NQuads => RdfFormat::NQuads,
@@ -107,6 +108,12 @@ impl LoadInput {
             .ok_or_else(|| StoreError::UnknownFormat {
                 path: self.path.clone(),
             })
+    }
+
+    /// The decompressed content and the format, for callers that parse it themselves.
+    pub fn open_with_format(&self) -> Result<(Box<dyn Read + Send>, InputFormat)> {
+        let format = self.resolved_format()?;
+        Ok((self.open(Arc::new(AtomicU64::new(0)))?, format))
     }
 
     /// The decompressed content, and the counter of compressed bytes read so far.

@@ -1,0 +1,177 @@
+//! The entry point: parse, evaluate (with the path service, a time budget and a row limit),
+//! update.
+
+use crate::dataset::StoreDataset;
+use crate::error::{QueryError, Result};
+use crate::path_service::{service_name, PathService};
+use crate::update::{execute_update, LoadPolicy, UpdateSummary};
+use kg_store::{Adjacency, Store};
+use oxrdf::{GraphName, NamedNode, NamedOrBlankNode};
+use spareval::{CancellationToken, QueryEvaluator, QueryResults};
+use spargebra::{Query, SparqlParser, Update};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Limits and dataset of one query.
+#[derive(Clone, Debug, Default)]
+pub struct QueryOptions {
+    /// Wall-clock budget; past it the query fails with [`QueryError::Timeout`].
+    pub timeout: Option<Duration>,
+    /// Most result rows (solutions, or triples of a CONSTRUCT); more is [`QueryError::TooManyRows`].
+    pub max_rows: Option<usize>,
+    /// The SPARQL protocol's `default-graph-uri`: the default graph is their union.
+    pub default_graphs: Vec<NamedNode>,
+    /// The SPARQL protocol's `named-graph-uri`: the only named graphs visible.
+    pub named_graphs: Vec<NamedNode>,
+}
+
+/// SPARQL over one store. Cheap to share between threads (an HTTP server's workers).
+pub struct SparqlEngine {
+    store: Store,
+    adjacency: Mutex<Option<Adjacency>>,
+}
+
+impl SparqlEngine {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            adjacency: Mutex::new(None),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Parses a query; a syntax error says where and what.
+    pub fn parse_query(text: &str, base_iri: Option<&str>) -> Result<Query> {
+        parser(base_iri)?
+            .parse_query(text)
+            .map_err(|e| QueryError::Syntax(format!("invalid query: {e}")))
+    }
+
+    pub fn parse_update(text: &str, base_iri: Option<&str>) -> Result<Update> {
+        parser(base_iri)?
+            .parse_update(text)
+            .map_err(|e| QueryError::Syntax(format!("invalid update: {e}")))
+    }
+
+    /// The adjacency as of now (opened once, then refreshed: cheap when nothing changed).
+    fn adjacency(&self) -> std::result::Result<Adjacency, String> {
+        let mut slot = self.adjacency.lock().unwrap_or_else(|e| e.into_inner());
+        let refreshed = match slot.take() {
+            Some(mut adjacency) => adjacency.refresh(&self.store).map(|()| adjacency),
+            None => Adjacency::open(&self.store),
+        };
+        match refreshed {
+            Ok(adjacency) => {
+                *slot = Some(adjacency.clone());
+                Ok(adjacency)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Evaluates a query and hands its results to `consume` (which serialises them) while the
+    /// time budget still watches: results are lazy.
+    pub fn query<T>(
+        &self,
+        query: &Query,
+        options: &QueryOptions,
+        consume: impl FnOnce(QueryResults<'static>) -> Result<T>,
+    ) -> Result<T> {
+        let reader = self.store.reader();
+        let dataset = StoreDataset::new(reader.clone(), options.timeout);
+        let token = CancellationToken::new();
+        let evaluator = QueryEvaluator::new()
+            .with_service_handler(service_name(), PathService::new(reader, self.adjacency()))
+            .with_cancellation_token(token.clone());
+        let mut prepared = evaluator.prepare(query);
+        if !options.default_graphs.is_empty() || !options.named_graphs.is_empty() {
+            let spec = prepared.dataset_mut();
+            spec.set_default_graph(
+                options
+                    .default_graphs
+                    .iter()
+                    .cloned()
+                    .map(GraphName::from)
+                    .collect(),
+            );
+            spec.set_available_named_graphs(
+                options
+                    .named_graphs
+                    .iter()
+                    .cloned()
+                    .map(NamedOrBlankNode::from)
+                    .collect(),
+            );
+        }
+        let watchdog = Watchdog::start(options.timeout, token);
+        let outcome = prepared
+            .execute(dataset)
+            .map_err(QueryError::from)
+            .and_then(consume);
+        let fired = watchdog.stop();
+        match (outcome, options.timeout) {
+            (Err(QueryError::Evaluation(_)), Some(budget)) if fired => {
+                Err(QueryError::Timeout(budget))
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// Runs an update atomically. `LOAD` reads local files only when `load` allows it.
+    pub fn update(&self, update: &Update, load: LoadPolicy) -> Result<UpdateSummary> {
+        execute_update(&self.store, update, load)
+    }
+}
+
+fn parser(base_iri: Option<&str>) -> Result<SparqlParser> {
+    let parser = SparqlParser::new();
+    match base_iri {
+        Some(base) => parser
+            .with_base_iri(base)
+            .map_err(|e| QueryError::InvalidInput(format!("invalid base IRI {base:?}: {e}"))),
+        None => Ok(parser),
+    }
+}
+
+/// Cancels a query when its budget runs out; stopped (and joined) when the query ends first.
+struct Watchdog {
+    state: Arc<(Mutex<(bool, bool)>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(timeout: Option<Duration>, token: CancellationToken) -> Self {
+        let state = Arc::new((Mutex::new((false, false)), Condvar::new()));
+        let thread = timeout.map(|timeout| {
+            let state = Arc::clone(&state);
+            std::thread::spawn(move || {
+                let (lock, wake) = &*state;
+                let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let (mut guard, _) = wake
+                    .wait_timeout_while(guard, timeout, |(done, _)| !*done)
+                    .unwrap_or_else(|e| e.into_inner());
+                if !guard.0 {
+                    guard.1 = true;
+                    token.cancel();
+                }
+            })
+        });
+        Self { state, thread }
+    }
+
+    /// Stops watching; whether the budget had run out.
+    fn stop(mut self) -> bool {
+        let (lock, wake) = &*self.state;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let fired = lock.lock().unwrap_or_else(|e| e.into_inner()).1;
+        fired
+    }
+}

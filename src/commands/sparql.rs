@@ -1,0 +1,88 @@
+//! `kale sparql`, `kale update`, `kale serve`.
+
+use crate::cli::{ServeArgs, SparqlArgs, UpdateArgs};
+use crate::commands::store::open_existing;
+use anyhow::{anyhow, Context, Result};
+use kale_queries::{
+    serve as serve_http, write_results, LoadPolicy, QueryOptions, ServerOptions, SolutionsFormat,
+    SparqlEngine,
+};
+use kg_store::Store;
+use oxrdfio::RdfFormat;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn text_of(inline: Option<String>, file: Option<&Path>) -> Result<String> {
+    match (inline, file) {
+        (Some(text), _) => Ok(text),
+        (None, Some(file)) => {
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+        }
+        (None, None) => Err(anyhow!("give the text or --file")),
+    }
+}
+
+fn seconds(s: f64) -> Option<Duration> {
+    (s > 0.0).then(|| Duration::from_secs_f64(s))
+}
+
+pub fn query(args: SparqlArgs) -> Result<()> {
+    let text = text_of(args.query, args.file.as_deref())?;
+    let (solutions, graph) = match args.format.as_deref() {
+        None => (SolutionsFormat::Table, RdfFormat::NTriples),
+        Some(name) => match (SolutionsFormat::from_name(name), RdfFormat::from_extension(name)) {
+            (Some(s), _) => (s, RdfFormat::NTriples),
+            (None, Some(g)) => (SolutionsFormat::Table, g),
+            (None, None) => return Err(anyhow!("unknown format {name:?}: use table, json, xml, csv, tsv (solutions) or nt, ttl, nq, trig, rdf (graphs)")),
+        },
+    };
+    let engine = SparqlEngine::new(open_existing(&args.store)?);
+    let query = SparqlEngine::parse_query(&text, args.base.as_deref())?;
+    let options = QueryOptions {
+        timeout: seconds(args.timeout),
+        max_rows: (args.max_rows > 0).then_some(args.max_rows),
+        ..QueryOptions::default()
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    engine.query(&query, &options, |results| {
+        write_results(results, solutions, graph, &mut out, options.max_rows)
+    })?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn update(args: UpdateArgs) -> Result<()> {
+    let text = text_of(args.update, args.file.as_deref())?;
+    let engine = SparqlEngine::new(Store::open(&args.store)?);
+    let update = SparqlEngine::parse_update(&text, args.base.as_deref())?;
+    let summary = engine.update(&update, LoadPolicy::Allow)?;
+    eprintln!(
+        "{} operation(s): {} triples inserted, {} removed",
+        summary.operations, summary.inserted, summary.removed
+    );
+    Ok(())
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    // Writable only when updates are allowed: otherwise another process may write meanwhile.
+    let store = if args.allow_update {
+        Store::open(&args.store)?
+    } else {
+        open_existing(&args.store)?
+    };
+    let engine = Arc::new(SparqlEngine::new(store));
+    let options = ServerOptions {
+        bind: args.bind,
+        allow_update: args.allow_update,
+        timeout: seconds(args.timeout),
+        max_rows: (args.max_rows > 0).then_some(args.max_rows),
+        threads: args.threads,
+    };
+    serve_http(engine, options, |address| {
+        println!("listening on http://{address}/query");
+        let _ = io::stdout().flush();
+    })?;
+    Ok(())
+}
