@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --locked --quiet --bin kale
+cargo build --locked --quiet --workspace --all-features --bins
 exec target/debug/kale demo "$@"

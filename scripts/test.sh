@@ -11,6 +11,6 @@ done
 echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "[test] cargo clippy" >&2
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "[test] cargo test" >&2
-cargo test --workspace --locked "$@"
+cargo test --workspace --all-features --locked "$@"

@@ -6,6 +6,8 @@ mod error;
 mod path_service;
 mod results;
 mod server;
+#[cfg(feature = "sophia")]
+pub mod sophia;
 mod update;
 
 pub use dataset::{InternalTerm, StoreDataset};

@@ -149,12 +149,14 @@ fn answer(
         ("/query", Method::Post) => match content_type.as_str() {
             "application/sparql-query" => params.push(("query".into(), body(request)?)),
             "application/x-www-form-urlencoded" => params.extend(form(&body(request)?)),
-            other => return Err(Reply::text(
-                415,
-                format!(
+            other => {
+                return Err(Reply::text(
+                    415,
+                    format!(
                     "unsupported Content-Type {other:?}: use application/sparql-query or a form"
                 ),
-            )),
+                ))
+            }
         },
         ("/update", Method::Post) => {
             if !options.allow_update {

@@ -1,0 +1,171 @@
+//! `kale sparql`, `kale update` and `kale serve` end to end; the endpoint is driven by Python
+//! SPARQL clients from the project venv (SPARQLWrapper, rdflib, urllib).
+
+mod common;
+
+use common::{kale, kale_ok};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn people_store(dir: &Path) -> PathBuf {
+    let store = dir.join("store");
+    let data = root().join("queries/tests/data/people.trig");
+    kale_ok(&["load", store.to_str().unwrap(), data.to_str().unwrap()]);
+    store
+}
+
+#[test]
+fn sparql_answers_in_every_format_and_explains_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = people_store(dir.path());
+    let s = store.to_str().unwrap();
+    let q = "SELECT ?p ?a WHERE { ?p <http://xmlns.com/foaf/0.1/age> ?a FILTER(isNumeric(?a)) } ORDER BY ?a ?p";
+    let table = kale_ok(&["sparql", s, q]);
+    assert!(table.starts_with(" ?p"), "{table}");
+    assert!(table.contains("| 19 "), "{table}");
+    assert!(table.trim_end().ends_with("(5 rows)"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&kale_ok(&["sparql", s, q, "--format", "json"])).unwrap();
+    assert_eq!(json["results"]["bindings"].as_array().unwrap().len(), 5);
+    assert!(kale_ok(&["sparql", s, q, "--format", "csv"]).starts_with("p,a\r\n"));
+    assert!(kale_ok(&["sparql", s, q, "--format", "tsv"]).starts_with("?p\t?a\n"));
+    assert!(kale_ok(&["sparql", s, q, "--format", "xml"]).contains("<sparql"));
+    let ttl = kale_ok(&[
+        "sparql",
+        s,
+        "CONSTRUCT WHERE { ?s <http://xmlns.com/foaf/0.1/knows> ?o }",
+        "--format",
+        "ttl",
+    ]);
+    assert!(ttl.contains("<http://example.com/alice>"), "{ttl}");
+    let file = dir.path().join("q.rq");
+    std::fs::write(&file, "ASK { ?s ?p ?o }").unwrap();
+    assert_eq!(
+        kale_ok(&["sparql", s, "--file", file.to_str().unwrap()]).trim(),
+        "true"
+    );
+
+    let bad = kale(&["sparql", s, "SELECT * WHERE { ?s ?p"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid query: error at 1:"));
+    let many = kale(&[
+        "sparql",
+        s,
+        "SELECT * WHERE { ?s ?p ?o }",
+        "--max-rows",
+        "5",
+    ]);
+    assert!(String::from_utf8_lossy(&many.stderr).contains("more than 5 results"));
+    let slow = kale(&[
+        "sparql",
+        s,
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
+        "--timeout",
+        "0.3",
+        "--max-rows",
+        "0",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&slow.stderr).contains("budget"),
+        "{}",
+        String::from_utf8_lossy(&slow.stderr)
+    );
+}
+
+#[test]
+fn update_changes_what_queries_and_paths_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = people_store(dir.path());
+    let s = store.to_str().unwrap();
+    let out = kale(&["update", s, "INSERT DATA { <http://example.com/erin> <http://example.com/rival> <http://example.com/zed> }"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 triples inserted"));
+    let paths = kale_ok(&[
+        "paths",
+        s,
+        "--from",
+        "http://example.com/alice",
+        "--to",
+        "http://example.com/zed",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&paths).unwrap();
+    assert!(!json["paths"].as_array().unwrap().is_empty());
+    let bad = kale(&["update", s, "INSERT DATA { oops }"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid update"));
+}
+
+/// A running `kale serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(store: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kale"))
+            .args(["serve", store.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_client(url: &str, extra: &[&str]) {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no project venv: run scripts/setup.sh --test first"
+    );
+    let out = Command::new(python)
+        .arg(root().join("tests/python/endpoint_client.py"))
+        .arg(url)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_endpoint_serves_real_sparql_clients_and_refuses_updates_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = people_store(dir.path());
+    let server = Server::start(&store, &[]);
+    python_client(&server.url, &[]);
+}
+
+#[test]
+fn a_writable_endpoint_answers_queries_while_updates_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = people_store(dir.path());
+    let server = Server::start(&store, &["--allow-update"]);
+    python_client(&server.url, &["--writable"]);
+}
