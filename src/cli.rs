@@ -48,6 +48,17 @@ pub enum Command {
     Update(UpdateArgs),
     /// Serve the SPARQL 1.1 Protocol at /query and /update.
     Serve(ServeArgs),
+    /// Link text to the entities it names (longest label match).
+    Link {
+        store: PathBuf,
+        text: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// KI synthesis: link each QA item, find the paths from question to answer, write rationales.
+    Synth(SynthArgs),
     /// Rebuild the adjacency (CSR) files of a store from its triples.
     Index { store: PathBuf },
     /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
@@ -112,6 +123,41 @@ pub struct ServeArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 4)]
     pub threads: usize,
+}
+
+#[derive(Args)]
+pub struct SynthArgs {
+    pub store: PathBuf,
+    /// The QA file (CommonsenseQA/OpenBookQA/ARC JSONL, MMLU CSV, RACE JSON, plain JSONL).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// csqa, mmlu, race or plain (default: detected).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// One JSON object per item, in input order.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    pub max_hops: u32,
+    /// Paths kept per item.
+    #[arg(long, default_value_t = 5)]
+    pub paths: usize,
+    #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
+    pub max_degree: u64,
+    #[arg(long)]
+    pub allow: Vec<String>,
+    #[arg(long)]
+    pub deny: Vec<String>,
+    #[arg(long)]
+    pub forward_only: bool,
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// How a hop reads: `auto`, or a template with {s}, {p}, {o}.
+    #[arg(long, default_value = "auto")]
+    pub template: String,
+    /// Print the summary as JSON on standard output.
+    #[arg(long)]
+    pub json_summary: bool,
 }
 
 #[derive(Args)]
@@ -186,6 +232,39 @@ pub enum GenCommand {
         /// About how many entities (about 11 triples each).
         #[arg(long, default_value_t = 2_000)]
         entities: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Multiple-choice questions over a generated world (regenerated from --entities and
+    /// --seed: use the values of `kale gen world`), with their single-hop fact checks.
+    Qa {
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the fact-check questions go (default: beside --out, `.facts.jsonl`).
+        #[arg(long)]
+        facts: Option<PathBuf>,
+        #[arg(long, default_value_t = 2_000)]
+        entities: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 1_000)]
+        questions: usize,
+        /// Question templates to use, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        templates: Vec<String>,
+    },
+    /// WordNet (Debian's wordnet-base) as N-Triples, optionally with questions over it.
+    Wordnet {
+        #[arg(long)]
+        out: PathBuf,
+        /// The WordNet database directory.
+        #[arg(long, default_value = kale_datasets::wordnet::DEFAULT_DICT)]
+        dict: PathBuf,
+        /// Also write questions ("Which of these is a kind of vehicle?") here.
+        #[arg(long)]
+        qa: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000)]
+        questions: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },

@@ -1,3 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod link;
+pub mod qa;
+pub mod synth;
+pub mod wordnet;
 pub mod world;

@@ -5,7 +5,7 @@ use crate::id::TermId;
 use crate::store::{GraphFilter, StoreReader};
 use oxrdf::{NamedNodeRef, Term};
 use rustc_hash::FxHashMap;
-use std::cell::RefCell;
+use std::sync::RwLock;
 
 pub const RDFS_LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
 pub const SKOS_PREF_LABEL: &str = "http://www.w3.org/2004/02/skos/core#prefLabel";
@@ -13,12 +13,12 @@ pub const SKOS_ALT_LABEL: &str = "http://www.w3.org/2004/02/skos/core#altLabel";
 pub const SCHEMA_NAME: &str = "http://schema.org/name";
 
 /// Looks up labels (`rdfs:label`, `skos:prefLabel`, `schema:name`, in that order of preference)
-/// in one language, with a cache.
+/// in one language, with a cache shared by threads.
 pub struct Labels {
     reader: StoreReader,
     predicates: Vec<TermId>,
     lang: String,
-    cache: RefCell<FxHashMap<TermId, Option<String>>>,
+    cache: RwLock<FxHashMap<TermId, Option<String>>>,
 }
 
 impl Labels {
@@ -33,14 +33,19 @@ impl Labels {
             reader,
             predicates,
             lang: lang.to_ascii_lowercase(),
-            cache: RefCell::default(),
+            cache: RwLock::default(),
         })
     }
 
     /// The best label: in the language asked for, else a regional variant of it, else one with
     /// no language, else any; `None` when the entity has none.
     pub fn label(&self, entity: TermId) -> Result<Option<String>> {
-        if let Some(hit) = self.cache.borrow().get(&entity) {
+        if let Some(hit) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&entity)
+        {
             return Ok(hit.clone());
         }
         let mut best: Option<(u8, String)> = None;
@@ -72,7 +77,11 @@ impl Labels {
             }
         }
         let label = best.map(|(_, l)| l);
-        self.cache.borrow_mut().insert(entity, label.clone());
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 1_000_000 {
+            cache.clear();
+        }
+        cache.insert(entity, label.clone());
         Ok(label)
     }
 

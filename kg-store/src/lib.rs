@@ -5,6 +5,7 @@ mod error;
 pub mod export;
 mod id;
 mod keys;
+pub mod label_index;
 pub mod labels;
 mod load;
 mod meta;

@@ -471,6 +471,11 @@ impl StoreReader {
         Ok(self.inner.db.get_opt(key, &self.read_options())?)
     }
 
+    /// The value under a raw key as of now, not of this reader's snapshot.
+    pub(crate) fn db_get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.db.get(key)?)
+    }
+
     /// The value under a raw key (for the crate's own tables).
     pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.get(key)
@@ -712,6 +717,8 @@ pub(crate) struct WriteTx<'a> {
     new_graphs: FxHashSet<TermId>,
     /// Named graphs dropped.
     dropped_graphs: FxHashSet<TermId>,
+    /// Net change of label index entries.
+    labels: FxHashMap<Vec<u8>, i64>,
     key: Vec<u8>,
 }
 
@@ -726,6 +733,7 @@ impl<'a> WriteTx<'a> {
             touched: FxHashMap::default(),
             new_graphs: FxHashSet::default(),
             dropped_graphs: FxHashSet::default(),
+            labels: FxHashMap::default(),
             key: Vec::new(),
         }
     }
@@ -811,8 +819,8 @@ impl<'a> WriteTx<'a> {
         Ok(self.db.get_pinned(&self.key)?.is_some())
     }
 
-    pub(crate) fn insert(&mut self, quad: QuadRef<'_>) -> Result<()> {
-        let Some(quad) = self.encode_quad(quad, true)? else {
+    pub(crate) fn insert(&mut self, quad_ref: QuadRef<'_>) -> Result<()> {
+        let Some(quad) = self.encode_quad(quad_ref, true)? else {
             unreachable!("insertion creates missing terms")
         };
         if !self.present(&quad)? {
@@ -828,12 +836,27 @@ impl<'a> WriteTx<'a> {
             self.touched.insert(quad, true);
             self.summary.inserted += 1;
             self.counters.quads += 1;
+            self.count_label(quad_ref, quad.subject, 1);
         }
         Ok(())
     }
 
-    pub(crate) fn remove(&mut self, quad: QuadRef<'_>) -> Result<()> {
-        let Some(quad) = self.encode_quad(quad, false)? else {
+    /// Keeps the label index in step with a label triple added (+1) or removed (-1).
+    fn count_label(&mut self, quad: QuadRef<'_>, subject: TermId, change: i64) {
+        if crate::label_index::is_label_predicate(quad.predicate.as_str()) {
+            if let Some((lang, normalized)) =
+                crate::label_index::label_entry(&quad.object.into_owned())
+            {
+                *self
+                    .labels
+                    .entry(crate::label_index::label_key(&lang, &normalized, subject))
+                    .or_default() += change;
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, quad_ref: QuadRef<'_>) -> Result<()> {
+        let Some(quad) = self.encode_quad(quad_ref, false)? else {
             return Ok(()); // a term the store never saw: the quad cannot be there
         };
         if self.present(&quad)? {
@@ -844,6 +867,7 @@ impl<'a> WriteTx<'a> {
             self.touched.insert(quad, false);
             self.summary.removed += 1;
             self.counters.quads -= 1;
+            self.count_label(quad_ref, quad.subject, -1);
         }
         Ok(())
     }
@@ -914,6 +938,21 @@ impl<'a> WriteTx<'a> {
             let after = kept || inserted;
             if before != after {
                 delta.push((s, p, o, after));
+            }
+        }
+        for (key, change) in std::mem::take(&mut self.labels) {
+            let current = self
+                .db
+                .get(&key)?
+                .and_then(|v| read_varint(&v).map(|(n, _)| n))
+                .unwrap_or(0) as i64;
+            let next = current + change;
+            if next > 0 {
+                let mut value = Vec::new();
+                write_varint(&mut value, next as u64);
+                self.batch.put(&key, value);
+            } else {
+                self.batch.delete(&key);
             }
         }
         delta.sort_unstable();

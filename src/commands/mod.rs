@@ -6,6 +6,7 @@ mod gen;
 mod paths;
 mod sparql;
 mod store;
+mod synth;
 
 use crate::cli::{Cli, Command};
 use crate::progress::TerminalProgress;
@@ -23,6 +24,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sparql(args) => sparql::query(args),
         Command::Update(args) => sparql::update(args),
         Command::Serve(args) => sparql::serve(args),
+        Command::Link {
+            store,
+            text,
+            json,
+            lang,
+        } => synth::link(&store, &text, json, &lang),
+        Command::Synth(args) => synth::synth(args, &progress),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),
         Command::Bench(command) => bench::run(command, &progress),

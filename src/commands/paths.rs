@@ -24,6 +24,8 @@ pub fn index(path: &Path, progress: &TerminalProgress) -> Result<()> {
         summary.bytes as f64 / summary.edges.max(1) as f64,
         summary.write_seq
     );
+    let labels = store.build_label_index(progress)?;
+    eprintln!("label index: {labels} labels");
     Ok(())
 }
 

@@ -10,8 +10,10 @@
 //! The [`World`] value is also what the question generator (`qa.rs`) asks questions about.
 
 mod names;
+mod qa;
 mod schema;
 
+pub use qa::{generate_qa, GeneratedQa, QaConfig, TEMPLATES};
 pub use schema::{relation, Kind, Relation, RELATIONS};
 
 use names::{french, german, Names};

@@ -195,6 +195,28 @@ impl Adjacency {
         }
     }
 
+    /// How many edges each predicate (by entity index) labels: rarer predicates say more.
+    pub fn predicate_counts(&self) -> rustc_hash::FxHashMap<u32, u64> {
+        let mut counts = rustc_hash::FxHashMap::default();
+        for v in 0..self.rows() as u32 {
+            for [_, p] in self.out_edges(v) {
+                *counts.entry(p).or_default() += 1;
+            }
+        }
+        // Rows of entities newer than the file exist only in the delta.
+        for (_, row) in self
+            .delta
+            .out_added
+            .iter()
+            .filter(|(v, _)| u64::from(**v) >= self.rows())
+        {
+            for [_, p] in row {
+                *counts.entry(*p).or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// Edges at `v`, both directions (parallel edges count once each).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {

@@ -117,8 +117,8 @@ impl<'a> BulkLoader<'a> {
         }
     }
 
-    /// Whether to rebuild the adjacency after the commit (default: yes). Without it, path
-    /// search reports the adjacency stale until `Store::build_adjacency` runs.
+    /// Whether to rebuild the adjacency and the label index after the commit (default: yes).
+    /// Without it, path search and entity linking report them stale until `kale index` runs.
     pub fn build_adjacency(mut self, build: bool) -> Self {
         self.adjacency = build;
         self
@@ -246,6 +246,9 @@ impl<'a> BulkLoader<'a> {
             let started = Instant::now();
             let built = pool.install(|| self.store.build_adjacency(self.progress))?;
             summary.adjacency = Some((built, started.elapsed()));
+        }
+        if self.adjacency && (summary.new > 0 || self.store.reader().check_label_index().is_err()) {
+            self.store.build_label_index(self.progress)?;
         }
         Ok(summary)
     }

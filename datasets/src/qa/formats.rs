@@ -1,0 +1,405 @@
+//! Readers of the QA formats, and the writer of the plain one.
+
+use super::{DatasetError, QaItem};
+use serde_json::Value;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The dataset formats (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QaFormat {
+    Csqa,
+    Mmlu,
+    Race,
+    Plain,
+}
+
+impl QaFormat {
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "csqa" | "commonsenseqa" | "obqa" | "openbookqa" | "arc" => Self::Csqa,
+            "mmlu" | "csv" => Self::Mmlu,
+            "race" => Self::Race,
+            "plain" | "jsonl" => Self::Plain,
+            _ => return None,
+        })
+    }
+}
+
+fn io(file: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
+    move |source| DatasetError::Io {
+        file: file.to_owned(),
+        source,
+    }
+}
+
+fn record(file: &Path, line: usize, message: impl Into<String>) -> DatasetError {
+    DatasetError::Record {
+        file: file.to_owned(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Tells the format from the extension and the first record.
+pub fn detect_format(file: &Path) -> Result<QaFormat, DatasetError> {
+    let extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if extension == "csv" {
+        return Ok(QaFormat::Mmlu);
+    }
+    let reader = BufReader::new(File::open(file).map_err(io(file))?);
+    for line in reader.lines() {
+        let line = line.map_err(io(file))?;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        // A pretty-printed JSON file starts with a lone brace: RACE's one-article files.
+        if text == "{" || extension == "json" {
+            return Ok(QaFormat::Race);
+        }
+        let Ok(value) = serde_json::from_str::<Value>(text) else {
+            break;
+        };
+        if value.get("question").is_some_and(Value::is_object) {
+            return Ok(QaFormat::Csqa);
+        }
+        if value.get("article").is_some() {
+            return Ok(QaFormat::Race);
+        }
+        if value.get("choices").is_some_and(Value::is_array) {
+            return Ok(QaFormat::Plain);
+        }
+        break;
+    }
+    Err(DatasetError::UnknownFormat {
+        file: file.to_owned(),
+    })
+}
+
+/// Reads every item of a file, in file order.
+pub fn read_items(file: &Path, format: Option<QaFormat>) -> Result<Vec<QaItem>, DatasetError> {
+    let format = match format {
+        Some(f) => f,
+        None => detect_format(file)?,
+    };
+    match format {
+        QaFormat::Mmlu => read_mmlu(file),
+        QaFormat::Race => read_race(file),
+        QaFormat::Csqa | QaFormat::Plain => {
+            let reader = BufReader::new(File::open(file).map_err(io(file))?);
+            let mut items = Vec::new();
+            for (i, line) in reader.lines().enumerate() {
+                let line = line.map_err(io(file))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: Value = serde_json::from_str(&line)
+                    .map_err(|e| record(file, i + 1, format!("not JSON: {e}")))?;
+                let item = if format == QaFormat::Csqa {
+                    csqa_item(&value, file, i + 1)?
+                } else {
+                    plain_item(&value, file, i + 1)?
+                };
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+}
+
+fn str_field<'a>(
+    value: &'a Value,
+    name: &str,
+    file: &Path,
+    line: usize,
+) -> Result<&'a str, DatasetError> {
+    value
+        .get(name)
+        .ok_or_else(|| record(file, line, format!("missing field `{name}`")))?
+        .as_str()
+        .ok_or_else(|| record(file, line, format!("field `{name}` is not a string")))
+}
+
+fn id_or(value: &Value, file: &Path, line: usize) -> String {
+    match value.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => format!(
+            "{}-{line}",
+            file.file_stem().and_then(|s| s.to_str()).unwrap_or("item")
+        ),
+    }
+}
+
+fn csqa_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetError> {
+    let question = value
+        .get("question")
+        .ok_or_else(|| record(file, line, "missing field `question`"))?;
+    let stem = str_field(question, "stem", file, line)
+        .map_err(|_| record(file, line, "missing field `question.stem`"))?;
+    let choices = question
+        .get("choices")
+        .and_then(Value::as_array)
+        .ok_or_else(|| record(file, line, "missing field `question.choices`"))?;
+    let mut labels = Vec::new();
+    let mut texts = Vec::new();
+    for (n, choice) in choices.iter().enumerate() {
+        let label = choice.get("label").and_then(Value::as_str).ok_or_else(|| {
+            record(
+                file,
+                line,
+                format!("`question.choices[{n}].label` is missing"),
+            )
+        })?;
+        let text = choice.get("text").and_then(Value::as_str).ok_or_else(|| {
+            record(
+                file,
+                line,
+                format!("`question.choices[{n}].text` is missing"),
+            )
+        })?;
+        labels.push(label.to_owned());
+        texts.push(text.to_owned());
+    }
+    let key = str_field(value, "answerKey", file, line)?;
+    let answer = labels.iter().position(|l| l == key).ok_or_else(|| {
+        record(
+            file,
+            line,
+            format!("`answerKey` {key:?} is not one of the choice labels {labels:?}"),
+        )
+    })?;
+    Ok(QaItem {
+        id: id_or(value, file, line),
+        question: stem.to_owned(),
+        context: None,
+        choices: texts,
+        answer,
+        facts: Vec::new(),
+        kind: None,
+    })
+}
+
+fn plain_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetError> {
+    let question = str_field(value, "question", file, line)?.to_owned();
+    let choices: Vec<String> = value
+        .get("choices")
+        .and_then(Value::as_array)
+        .ok_or_else(|| record(file, line, "missing field `choices` (a list of strings)"))?
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            c.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| record(file, line, format!("`choices[{n}]` is not a string")))
+        })
+        .collect::<Result<_, _>>()?;
+    if choices.len() < 2 {
+        return Err(record(file, line, "`choices` needs at least two choices"));
+    }
+    let answer = match value.get("answer") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(|n| n as usize)
+            .filter(|&n| n < choices.len())
+            .ok_or_else(|| {
+                record(
+                    file,
+                    line,
+                    format!(
+                        "`answer` {n} is not an index of the {} choices",
+                        choices.len()
+                    ),
+                )
+            })?,
+        Some(Value::String(s)) => choices
+            .iter()
+            .position(|c| c == s)
+            .ok_or_else(|| record(file, line, format!("`answer` {s:?} is none of the choices")))?,
+        _ => {
+            return Err(record(
+                file,
+                line,
+                "missing field `answer` (an index or the choice's text)",
+            ))
+        }
+    };
+    let facts = value
+        .get("facts")
+        .and_then(Value::as_array)
+        .map(|f| {
+            f.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(QaItem {
+        id: id_or(value, file, line),
+        question,
+        context: value
+            .get("context")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        choices,
+        answer,
+        facts,
+        kind: value.get("kind").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+fn letter_index(letter: &str) -> Option<usize> {
+    let c = letter.trim().chars().next()?;
+    c.is_ascii_uppercase().then(|| (c as u8 - b'A') as usize)
+}
+
+fn read_mmlu(file: &Path) -> Result<Vec<QaItem>, DatasetError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(file)
+        .map_err(|e| record(file, 0, e.to_string()))?;
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("mmlu")
+        .to_owned();
+    let mut items = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = row
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 1, |p| p.line() as usize);
+        let row = row.map_err(|e| record(file, line, e.to_string()))?;
+        if row.len() < 4 {
+            return Err(record(
+                file,
+                line,
+                format!(
+                    "{} columns; expected question, choices..., answer",
+                    row.len()
+                ),
+            ));
+        }
+        let choices: Vec<String> = row
+            .iter()
+            .skip(1)
+            .take(row.len() - 2)
+            .map(str::to_owned)
+            .collect();
+        let answer_field = &row[row.len() - 1];
+        let answer = letter_index(answer_field)
+            .filter(|&a| a < choices.len())
+            .ok_or_else(|| {
+                record(
+                    file,
+                    line,
+                    format!(
+                        "answer {answer_field:?} is not a letter among the {} choices",
+                        choices.len()
+                    ),
+                )
+            })?;
+        items.push(QaItem {
+            id: format!("{stem}-{line}"),
+            question: row[0].to_owned(),
+            context: None,
+            choices,
+            answer,
+            facts: Vec::new(),
+            kind: None,
+        });
+    }
+    Ok(items)
+}
+
+fn read_race(file: &Path) -> Result<Vec<QaItem>, DatasetError> {
+    let text = std::fs::read_to_string(file).map_err(io(file))?;
+    // One article per file (RACE as distributed) or one per line.
+    let articles: Vec<(usize, Value)> = match serde_json::from_str::<Value>(&text) {
+        Ok(value) => vec![(1, value)],
+        Err(_) => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map(|v| (i + 1, v))
+                    .map_err(|e| record(file, i + 1, format!("not JSON: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let mut items = Vec::new();
+    for (line, article) in articles {
+        let context = str_field(&article, "article", file, line)?.to_owned();
+        let array = |name: &str| -> Result<&Vec<Value>, DatasetError> {
+            article
+                .get(name)
+                .and_then(Value::as_array)
+                .ok_or_else(|| record(file, line, format!("missing array `{name}`")))
+        };
+        let (questions, options, answers) =
+            (array("questions")?, array("options")?, array("answers")?);
+        if questions.len() != options.len() || questions.len() != answers.len() {
+            return Err(record(
+                file,
+                line,
+                "`questions`, `options` and `answers` differ in length",
+            ));
+        }
+        let base = id_or(&article, file, line);
+        for (n, question) in questions.iter().enumerate() {
+            let question = question
+                .as_str()
+                .ok_or_else(|| record(file, line, format!("`questions[{n}]` is not a string")))?;
+            let choices: Vec<String> = options[n]
+                .as_array()
+                .ok_or_else(|| record(file, line, format!("`options[{n}]` is not a list")))?
+                .iter()
+                .map(|o| o.as_str().unwrap_or_default().to_owned())
+                .collect();
+            let answer = answers[n]
+                .as_str()
+                .and_then(letter_index)
+                .filter(|&a| a < choices.len())
+                .ok_or_else(|| {
+                    record(
+                        file,
+                        line,
+                        format!("`answers[{n}]` is not a letter among the choices"),
+                    )
+                })?;
+            items.push(QaItem {
+                id: format!("{base}-{n}"),
+                question: question.to_owned(),
+                context: Some(context.clone()),
+                choices,
+                answer,
+                facts: Vec::new(),
+                kind: None,
+            });
+        }
+    }
+    Ok(items)
+}
+
+/// Writes items as plain JSONL (the format every command here reads back).
+pub fn write_items(file: &Path, items: &[QaItem]) -> Result<(), DatasetError> {
+    let out = File::create(file).map_err(io(file))?;
+    let mut out = BufWriter::new(out);
+    for item in items {
+        serde_json::to_writer(&mut out, item).map_err(|e| DatasetError::Io {
+            file: PathBuf::from(file),
+            source: e.into(),
+        })?;
+        out.write_all(b"\n").map_err(io(file))?;
+    }
+    out.flush().map_err(io(file))
+}

@@ -1,0 +1,61 @@
+//! Question-answering datasets: one item type, read from the formats users have on disk.
+//!
+//! | format | file | what a record looks like |
+//! | --- | --- | --- |
+//! | `csqa` | JSONL | CommonsenseQA, OpenBookQA, ARC: `{"id", "question": {"stem", "choices": [{"label", "text"}]}, "answerKey"}` |
+//! | `mmlu` | CSV | `question,A,B,C,D,answer` (no header; the answer a letter) |
+//! | `race` | JSON or JSONL | `{"id", "article", "questions": [..], "options": [[..]], "answers": ["A", ..]}` |
+//! | `plain` | JSONL | `{"id"?, "question", "context"?, "choices": [..], "answer": index or text}` |
+//!
+//! [`read_items`] tells them apart by extension and content; errors name the file, the line and
+//! the field.
+
+mod formats;
+
+pub use formats::{detect_format, read_items, write_items, QaFormat};
+
+use serde::{Deserialize, Serialize};
+
+/// One multiple-choice question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QaItem {
+    pub id: String,
+    pub question: String,
+    /// A passage the question is about (RACE's article), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub choices: Vec<String>,
+    /// Index of the correct choice.
+    pub answer: usize,
+    /// Ids of the single-hop fact checks behind the question (the known&incorrect rate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
+    /// What kind of question it is (a generator's template name), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+impl QaItem {
+    pub fn answer_text(&self) -> &str {
+        &self.choices[self.answer]
+    }
+}
+
+/// A bad record: where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("{}:{line}: {message}", file.display())]
+    Record {
+        file: std::path::PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{}: {source}", file.display())]
+    Io {
+        file: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: cannot tell the dataset format (use --format csqa|mmlu|race|plain)", file.display())]
+    UnknownFormat { file: std::path::PathBuf },
+}
