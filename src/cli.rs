@@ -340,6 +340,10 @@ pub enum BenchCommand {
         /// Hub cap (0: none).
         #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
         max_degree: u64,
+        /// How pairs are drawn: `random` (any two entities with edges) or `walk` (the target
+        /// ends a random walk of 1 to --max-hops edges from the source: connected pairs).
+        #[arg(long, default_value = "random")]
+        sample: String,
         /// Also write the pairs as TSV (for the side-by-side oxigraph script).
         #[arg(long)]
         save_pairs: Option<PathBuf>,

@@ -12,7 +12,6 @@ use crate::keys::{LABELS, META};
 use crate::labels::{RDFS_LABEL, SCHEMA_NAME, SKOS_ALT_LABEL, SKOS_PREF_LABEL};
 use crate::progress::{Progress, Unit};
 use crate::store::{GraphFilter, Store, StoreReader};
-use crate::term::decode_term;
 use oxrdf::{NamedNodeRef, Term};
 use rocksdb::{WriteBatch, WriteOptions};
 use unicode_normalization::UnicodeNormalization;
@@ -109,25 +108,51 @@ impl Store {
                 continue;
             };
             let mut batch = WriteBatch::default();
-            let mut counts: Vec<(Vec<u8>, u64)> = Vec::new();
+            // POS order: the objects (literals) come in id order, so the dictionary is walked
+            // forwards alongside instead of read at random.
+            let mut terms = reader
+                .scan_prefix_values(&[crate::keys::ID_TO_TERM])
+                .peekable();
+            let mut wanted = Vec::new();
             for quad in reader.quads(None, Some(p), None, GraphFilter::All) {
                 let quad = quad?;
                 if !quad.object.is_literal() || quad.subject.is_literal() {
                     continue;
                 }
-                let bytes = reader
-                    .term_bytes(quad.object)?
-                    .ok_or_else(|| StoreError::Corruption(format!("no term {:?}", quad.object)))?;
-                if let Some((lang, normalized)) = label_entry(&decode_term(&bytes)?) {
-                    counts.push((label_key(&lang, &normalized, quad.subject), 1));
+                wanted.clear();
+                wanted.extend_from_slice(&crate::keys::id_to_term_key(quad.object));
+                let bytes = loop {
+                    match terms.peek() {
+                        Some(Ok((key, _))) if key[..] < wanted[..] => {
+                            terms.next();
+                        }
+                        Some(Ok((key, value))) if key[..] == wanted[..] => break value.clone(),
+                        Some(Err(_)) => {
+                            return Err(terms.next().expect("peeked").expect_err("an error"))
+                        }
+                        _ => {
+                            return Err(StoreError::Corruption(format!(
+                                "no term {:?}",
+                                quad.object
+                            )))
+                        }
+                    }
+                };
+                if let Some((lang, value)) = crate::term::literal_parts(&bytes) {
+                    let normalized = normalize_label(value);
+                    if !normalized.is_empty() {
+                        batch.merge(
+                            label_key(&lang.to_ascii_lowercase(), &normalized, quad.subject),
+                            1i64.to_le_bytes(),
+                        );
+                        entries += 1;
+                    }
                 }
-                if counts.len() >= 100_000 {
-                    entries += merge_counts(&reader, &mut counts, &mut batch)?;
+                if batch.len() >= 100_000 {
                     db.write_opt(std::mem::take(&mut batch), &options)?;
                     progress.set_position(entries);
                 }
             }
-            entries += merge_counts(&reader, &mut counts, &mut batch)?;
             db.write_opt(batch, &options)?;
         }
         db.flush()?;
@@ -137,43 +162,23 @@ impl Store {
     }
 }
 
-/// Adds a batch of counted keys to what the index (being rebuilt) already holds.
-fn merge_counts(
-    reader: &StoreReader,
-    counts: &mut Vec<(Vec<u8>, u64)>,
-    batch: &mut WriteBatch,
-) -> Result<u64> {
-    counts.sort();
-    let mut written = 0;
-    let mut i = 0;
-    while i < counts.len() {
-        let key = counts[i].0.clone();
-        let mut n = 0;
-        while i < counts.len() && counts[i].0 == key {
-            n += counts[i].1;
-            i += 1;
-        }
-        // Earlier batches of the same rebuild may have counted the key already; the reader's
-        // snapshot predates them, so read the live value.
-        let previous = reader.live_count(&key)?;
-        let mut value = Vec::new();
-        write_varint(&mut value, previous + n);
-        batch.put(&key, value);
-        written += 1;
-    }
-    counts.clear();
-    Ok(written)
+/// The merge operator of label counts: adds the operands (little-endian i64) to the value.
+pub(crate) fn add_counts(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let count = |v: &[u8]| v.try_into().map(i64::from_le_bytes).unwrap_or(0);
+    let total = existing.map_or(0, count) + operands.iter().map(count).sum::<i64>();
+    Some(total.to_le_bytes().to_vec())
+}
+
+/// Whether a label entry's value counts at least one label triple (counts can fall to 0).
+fn live(value: &[u8]) -> bool {
+    value.try_into().map(i64::from_le_bytes).unwrap_or(0) > 0
 }
 
 impl StoreReader {
-    /// The current value of a label index key (0 when absent), bypassing the snapshot.
-    fn live_count(&self, key: &[u8]) -> Result<u64> {
-        Ok(self
-            .db_get_latest(key)?
-            .and_then(|v| read_varint(&v).map(|(n, _)| n))
-            .unwrap_or(0))
-    }
-
     /// Whether the label index reflects the last bulk load; an error that says what to run if not.
     pub fn check_label_index(&self) -> Result<()> {
         let seq = self
@@ -192,19 +197,29 @@ impl StoreReader {
     pub fn labels(&self, lang: &str) -> impl Iterator<Item = Result<LabelEntry>> + '_ {
         let prefix = language_prefix(lang);
         let skip = prefix.len();
-        self.scan_prefix(&prefix).map(move |key| {
-            let key = key?;
-            let rest = &key[skip..];
-            let bad = || StoreError::Corruption(format!("bad label key {key:?}"));
-            let split = memchr::memchr(0, rest).ok_or_else(bad)?;
-            let normalized = std::str::from_utf8(&rest[..split])
-                .map_err(|_| bad())?
-                .to_owned();
-            let (id, _) = read_varint(&rest[split + 1..]).ok_or_else(bad)?;
-            Ok(LabelEntry {
-                normalized,
-                entity: TermId::from_u64(id),
-            })
+        self.scan_prefix_values(&prefix).filter_map(move |item| {
+            let (key, value) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e)),
+            };
+            if !live(&value) {
+                return None;
+            }
+            Some(Self::label_entry_of(&key, skip))
+        })
+    }
+
+    fn label_entry_of(key: &[u8], skip: usize) -> Result<LabelEntry> {
+        let rest = &key[skip..];
+        let bad = || StoreError::Corruption(format!("bad label key {key:?}"));
+        let split = memchr::memchr(0, rest).ok_or_else(bad)?;
+        let normalized = std::str::from_utf8(&rest[..split])
+            .map_err(|_| bad())?
+            .to_owned();
+        let (id, _) = read_varint(&rest[split + 1..]).ok_or_else(bad)?;
+        Ok(LabelEntry {
+            normalized,
+            entity: TermId::from_u64(id),
         })
     }
 
@@ -214,14 +229,16 @@ impl StoreReader {
         prefix.extend_from_slice(normalized.as_bytes());
         prefix.push(0);
         let skip = prefix.len();
-        self.scan_prefix(&prefix)
-            .map(|key| {
-                let key = key?;
-                read_varint(&key[skip..])
-                    .map(|(id, _)| TermId::from_u64(id))
-                    .ok_or_else(|| StoreError::Corruption(format!("bad label key {key:?}")))
-            })
-            .collect()
+        let mut ids = Vec::new();
+        for item in self.scan_prefix_values(&prefix) {
+            let (key, value) = item?;
+            if live(&value) {
+                let (id, _) = read_varint(&key[skip..])
+                    .ok_or_else(|| StoreError::Corruption(format!("bad label key {key:?}")))?;
+                ids.push(TermId::from_u64(id));
+            }
+        }
+        Ok(ids)
     }
 }
 

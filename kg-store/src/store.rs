@@ -388,6 +388,8 @@ pub(crate) fn db_options() -> Options {
     options.set_max_background_jobs(2);
     options.set_bytes_per_sync(1 << 20);
     options.set_target_file_size_base(64 << 20);
+    // Label index entries are counts that writers add to without reading (label_index.rs).
+    options.set_merge_operator_associative("kale-add-counts", crate::label_index::add_counts);
     let mut table = BlockBasedOptions::default();
     table.set_block_size(16 << 10);
     table.set_block_cache(&block_cache());
@@ -471,14 +473,24 @@ impl StoreReader {
         Ok(self.inner.db.get_opt(key, &self.read_options())?)
     }
 
-    /// The value under a raw key as of now, not of this reader's snapshot.
-    pub(crate) fn db_get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.inner.db.get(key)?)
-    }
-
     /// The value under a raw key (for the crate's own tables).
     pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.get(key)
+    }
+
+    /// Keys and values under a prefix, in order.
+    pub(crate) fn scan_prefix_values(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<KeyValue>> + '_ {
+        let mut options = self.read_options();
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        self.inner
+            .db
+            .iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)
+            .map(|item| item.map_err(StoreError::from))
     }
 
     /// Keys and values in `[start, end)`, collected (for small tables such as the delta).
@@ -941,18 +953,8 @@ impl<'a> WriteTx<'a> {
             }
         }
         for (key, change) in std::mem::take(&mut self.labels) {
-            let current = self
-                .db
-                .get(&key)?
-                .and_then(|v| read_varint(&v).map(|(n, _)| n))
-                .unwrap_or(0) as i64;
-            let next = current + change;
-            if next > 0 {
-                let mut value = Vec::new();
-                write_varint(&mut value, next as u64);
-                self.batch.put(&key, value);
-            } else {
-                self.batch.delete(&key);
+            if change != 0 {
+                self.batch.merge(&key, change.to_le_bytes());
             }
         }
         delta.sort_unstable();

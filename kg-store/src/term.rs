@@ -85,6 +85,29 @@ pub fn term_hash64(bytes: &[u8]) -> u64 {
     xxh3_64(bytes)
 }
 
+/// The language (`""` when none) and lexical form of a literal's canonical form, read in place;
+/// `None` for what is not a literal (or is malformed).
+pub fn literal_parts(bytes: &[u8]) -> Option<(&str, &str)> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (lang, value) = match tag {
+        SIMPLE_LITERAL => (&[][..], rest),
+        LANG_LITERAL | TYPED_LITERAL => {
+            let split = memchr::memchr(0, rest)?;
+            let lang = if tag == LANG_LITERAL {
+                &rest[..split]
+            } else {
+                &[][..]
+            };
+            (lang, &rest[split + 1..])
+        }
+        _ => return None,
+    };
+    Some((
+        std::str::from_utf8(lang).ok()?,
+        std::str::from_utf8(value).ok()?,
+    ))
+}
+
 /// Rebuilds a term from its canonical form.
 pub fn decode_term(bytes: &[u8]) -> Result<Term, StoreError> {
     let corrupt = || StoreError::Corruption(format!("invalid term encoding {bytes:?}"));

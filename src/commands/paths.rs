@@ -117,6 +117,7 @@ pub fn result_json(reader: &StoreReader, result: &PathResult) -> Result<Value> {
         "paths": paths,
         "truncated": result.is_truncated(),
         "truncated_by": result.truncated,
+        "expansions": result.expansions,
     }))
 }
 

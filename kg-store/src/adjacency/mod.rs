@@ -217,6 +217,28 @@ impl Adjacency {
         counts
     }
 
+    /// Edges out of `v` (CSR row plus the delta's additions; for cost estimates).
+    #[inline]
+    pub fn out_degree(&self, v: u32) -> u64 {
+        let added = if self.delta.out_added.is_empty() {
+            0
+        } else {
+            self.delta.out_added.get(&v).map_or(0, Vec::len)
+        };
+        (self.csr.out_row(v).len() + added) as u64
+    }
+
+    /// Edges into `v` (CSR row plus the delta's additions; for cost estimates).
+    #[inline]
+    pub fn in_degree(&self, v: u32) -> u64 {
+        let added = if self.delta.in_added.is_empty() {
+            0
+        } else {
+            self.delta.in_added.get(&v).map_or(0, Vec::len)
+        };
+        (self.csr.in_row(v).len() + added) as u64
+    }
+
     /// Edges at `v`, both directions (parallel edges count once each).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {

@@ -69,7 +69,7 @@ pub struct LoadSummary {
     pub new_terms: u64,
     /// Parsing to commit, the adjacency build excluded.
     pub elapsed: Duration,
-    /// The adjacency built after the commit, and how long it took.
+    /// The adjacency built after the commit, and how long it and the label index took.
     pub adjacency: Option<(crate::BuildSummary, Duration)>,
 }
 
@@ -242,13 +242,31 @@ impl<'a> BulkLoader<'a> {
         drop(counters);
         drop(scratch);
         summary.elapsed = started.elapsed();
-        if self.adjacency && (summary.new > 0 || crate::Adjacency::open(self.store).is_err()) {
+        if self.adjacency {
+            // The adjacency reads the quad indexes, the label index the label triples: build
+            // them side by side.
             let started = Instant::now();
-            let built = pool.install(|| self.store.build_adjacency(self.progress))?;
-            summary.adjacency = Some((built, started.elapsed()));
-        }
-        if self.adjacency && (summary.new > 0 || self.store.reader().check_label_index().is_err()) {
-            self.store.build_label_index(self.progress)?;
+            let rebuild_adjacency = summary.new > 0 || crate::Adjacency::open(self.store).is_err();
+            let rebuild_labels =
+                summary.new > 0 || self.store.reader().check_label_index().is_err();
+            let (adjacency, labels) = std::thread::scope(|scope| {
+                let labels = scope.spawn(|| {
+                    rebuild_labels
+                        .then(|| self.store.build_label_index(&NoProgress))
+                        .transpose()
+                });
+                let adjacency = rebuild_adjacency
+                    .then(|| self.store.build_adjacency(self.progress))
+                    .transpose();
+                (
+                    adjacency,
+                    labels.join().expect("the label thread does not panic"),
+                )
+            });
+            labels?;
+            if let Some(built) = adjacency? {
+                summary.adjacency = Some((built, started.elapsed()));
+            }
         }
         Ok(summary)
     }

@@ -159,7 +159,7 @@ impl<'a> Search<'a> {
                 .is_none_or(|cap| self.adj.degree(v) <= cap)
     }
 
-    /// Edges the next expansion of a side would walk.
+    /// Edges the next expansion of a side would walk (what it will cost).
     fn frontier_cost(&self, forward: bool) -> u64 {
         let side = if forward {
             &self.s.forward
@@ -170,7 +170,21 @@ impl<'a> Search<'a> {
         side.states[side.level(d)]
             .iter()
             .filter(|st| d == 0 || self.passable(st.node))
-            .map(|st| self.adj.degree(st.node) + 1)
+            .map(|st| {
+                // Forward walks out-edges, backward in-edges; the other kind too when edges may
+                // be walked against their direction.
+                let (along, against) = if forward {
+                    (self.adj.out_degree(st.node), self.adj.in_degree(st.node))
+                } else {
+                    (self.adj.in_degree(st.node), self.adj.out_degree(st.node))
+                };
+                let against = if self.query.both_directions {
+                    against
+                } else {
+                    0
+                };
+                along + against + 1
+            })
             .sum()
     }
 
