@@ -324,6 +324,22 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time a set of SPARQL queries (one per .rq file): median of --runs after a warm-up.
+    Sparql {
+        store: PathBuf,
+        /// A directory of .rq files, or one file.
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Also time `kale paths` from this IRI (to --path-to) to compare with the path service.
+        #[arg(long, requires = "path_to")]
+        path_from: Option<String>,
+        #[arg(long)]
+        path_to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Path queries between random entity pairs (seeded): pairs/s, latency percentiles, paths
     /// found, share truncated.
     Paths {

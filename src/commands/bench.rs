@@ -88,6 +88,14 @@ pub fn run(command: BenchCommand, progress: &TerminalProgress) -> Result<()> {
             }
             Ok(())
         }
+        BenchCommand::Sparql {
+            store,
+            queries,
+            runs,
+            path_from,
+            path_to,
+            json,
+        } => bench_sparql(&store, &queries, runs, path_from.zip(path_to), json),
         BenchCommand::Paths {
             store,
             pairs,
@@ -269,4 +277,115 @@ pub fn peak_rss_bytes() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// The median of `runs` timings of `f` (in milliseconds), after one warm-up run.
+fn median_ms<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T)> {
+    let mut last = f()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let started = std::time::Instant::now();
+        last = f()?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], last))
+}
+
+fn bench_sparql(
+    path: &std::path::Path,
+    queries: &std::path::Path,
+    runs: usize,
+    pair: Option<(String, String)>,
+    json: bool,
+) -> Result<()> {
+    use kale_queries::{write_results, QueryOptions, SolutionsFormat, SparqlEngine};
+
+    let files: Vec<std::path::PathBuf> = if queries.is_dir() {
+        let mut f: Vec<_> = std::fs::read_dir(queries)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "rq"))
+            .collect();
+        f.sort();
+        f
+    } else {
+        vec![queries.to_owned()]
+    };
+    let engine = SparqlEngine::new(crate::commands::store::open_existing(path)?);
+    let mut report = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)?;
+        let query = SparqlEngine::parse_query(&text, None)?;
+        let (ms, rows) = median_ms(runs, || {
+            let mut sink = Vec::new();
+            let (_, rows) = engine.query(&query, &QueryOptions::default(), |r| {
+                write_results(
+                    r,
+                    SolutionsFormat::Standard(sparesults::QueryResultsFormat::Tsv),
+                    oxrdfio::RdfFormat::NTriples,
+                    &mut sink,
+                    None,
+                )
+            })?;
+            Ok(rows)
+        })?;
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        report.push(json!({ "query": name, "median_ms": ms, "rows": rows }));
+    }
+    let mut paths = serde_json::Value::Null;
+    if let Some((from, to)) = pair {
+        // What `kale paths --json` does for the same question: search, then terms as strings.
+        use kg_store::paths::{find_paths, PathQuery};
+        let store = engine.store();
+        let adjacency = kg_store::Adjacency::open(store)?;
+        let reader = store.reader();
+        let id = |iri: &str| -> Result<kg_store::TermId> {
+            reader
+                .term_id(oxrdf::NamedNodeRef::new(iri)?.into())?
+                .ok_or_else(|| anyhow::anyhow!("{iri} is not in the store"))
+        };
+        let query = PathQuery::new(vec![id(&from)?], vec![id(&to)?])
+            .max_hops(3)
+            .max_paths(100);
+        let (ms, hops) = median_ms(runs, || {
+            let result = find_paths(&adjacency, &query);
+            Ok(
+                crate::commands::paths::result_json(&reader, &result)?["paths"]
+                    .as_array()
+                    .map_or(0, |p| {
+                        p.iter()
+                            .map(|p| p["hops"].as_array().map_or(0, Vec::len))
+                            .sum::<usize>()
+                    }),
+            )
+        })?;
+        paths = json!({ "from": from, "to": to, "median_ms": ms, "hops": hops });
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "queries": report, "kale_paths": paths }))?
+        );
+    } else {
+        for r in &report {
+            println!(
+                "{:<32} {:>10.3} ms {:>8} rows",
+                r["query"].as_str().unwrap_or(""),
+                r["median_ms"].as_f64().unwrap_or(0.0),
+                r["rows"]
+            );
+        }
+        if !paths.is_null() {
+            println!(
+                "{:<32} {:>10.3} ms {:>8} hops",
+                "kale paths (same question)",
+                paths["median_ms"].as_f64().unwrap_or(0.0),
+                paths["hops"]
+            );
+        }
+    }
+    Ok(())
 }
