@@ -1,5 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod checkpoint;
+pub mod config;
+mod error;
+pub mod lora;
+pub mod model;
+pub mod tokenizer;
+
+pub use error::{Result, TrainerError};
+
 #[cfg(test)]
 mod tests {
     use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};

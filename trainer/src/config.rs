@@ -1,0 +1,186 @@
+//! A model's configuration, read from and written to Hugging Face's `config.json`.
+
+use crate::error::{Result, TrainerError};
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// The architectures the trainer implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Gpt2,
+    /// Llama, Mistral and Qwen2: RMSNorm, rotary embeddings, grouped-query attention, SwiGLU.
+    Llama,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    /// `gpt2`, `llama`, `mistral` or `qwen2`.
+    pub model_type: String,
+    pub vocab_size: i64,
+    pub hidden_size: i64,
+    pub layers: i64,
+    pub heads: i64,
+    pub kv_heads: i64,
+    pub head_dim: i64,
+    pub intermediate_size: i64,
+    pub max_positions: i64,
+    pub rope_theta: f64,
+    pub norm_eps: f64,
+    pub tie_word_embeddings: bool,
+    /// Biases on the q, k and v projections (Qwen2; Llama's `attention_bias`).
+    pub qkv_bias: bool,
+    /// A bias on the output projection too (Llama's `attention_bias`).
+    pub o_bias: bool,
+    pub mlp_bias: bool,
+    pub bos_token_id: Option<i64>,
+    pub eos_token_id: Option<i64>,
+    /// The file as read, so that saving keeps what we do not interpret.
+    pub raw: Value,
+}
+
+fn int(raw: &Value, keys: &[&str]) -> Option<i64> {
+    keys.iter()
+        .find_map(|k| raw.get(*k).and_then(Value::as_i64))
+}
+
+fn first_id(raw: &Value, key: &str) -> Option<i64> {
+    match raw.get(key) {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_i64),
+        _ => None,
+    }
+}
+
+impl ModelConfig {
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(TrainerError::io(path))?;
+        let raw: Value = serde_json::from_str(&text).map_err(|e| TrainerError::Config {
+            path: path.to_owned(),
+            message: format!("not JSON: {e}"),
+        })?;
+        Self::from_value(raw).map_err(|message| TrainerError::Config {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn from_value(raw: Value) -> std::result::Result<Self, String> {
+        let model_type = raw
+            .get("model_type")
+            .and_then(Value::as_str)
+            .ok_or("missing `model_type`")?
+            .to_owned();
+        let need = |keys: &[&str]| int(&raw, keys).ok_or_else(|| format!("missing `{}`", keys[0]));
+        let config = match model_type.as_str() {
+            "gpt2" => {
+                let hidden = need(&["n_embd", "hidden_size"])?;
+                let heads = need(&["n_head", "num_attention_heads"])?;
+                if let Some(act) = raw.get("activation_function").and_then(Value::as_str) {
+                    if act != "gelu_new" && act != "gelu_pytorch_tanh" {
+                        return Err(format!("activation_function {act:?} is not supported (gelu_new is)"));
+                    }
+                }
+                Self {
+                    arch: Arch::Gpt2,
+                    vocab_size: need(&["vocab_size"])?,
+                    hidden_size: hidden,
+                    layers: need(&["n_layer", "num_hidden_layers"])?,
+                    heads,
+                    kv_heads: heads,
+                    head_dim: hidden / heads,
+                    intermediate_size: int(&raw, &["n_inner"]).unwrap_or(4 * hidden),
+                    max_positions: need(&["n_positions", "n_ctx"])?,
+                    rope_theta: 0.0,
+                    norm_eps: raw.get("layer_norm_epsilon").and_then(Value::as_f64).unwrap_or(1e-5),
+                    tie_word_embeddings: raw.get("tie_word_embeddings").and_then(Value::as_bool).unwrap_or(true),
+                    qkv_bias: true,
+                    o_bias: true,
+                    mlp_bias: true,
+                    bos_token_id: first_id(&raw, "bos_token_id"),
+                    eos_token_id: first_id(&raw, "eos_token_id"),
+                    model_type,
+                    raw,
+                }
+            }
+            "llama" | "mistral" | "qwen2" => {
+                if raw.get("rope_scaling").is_some_and(|v| !v.is_null()) {
+                    return Err("`rope_scaling` is not supported".into());
+                }
+                let hidden = need(&["hidden_size"])?;
+                let heads = need(&["num_attention_heads"])?;
+                let attention_bias = raw.get("attention_bias").and_then(Value::as_bool).unwrap_or(false);
+                let qwen = model_type == "qwen2";
+                Self {
+                    arch: Arch::Llama,
+                    vocab_size: need(&["vocab_size"])?,
+                    hidden_size: hidden,
+                    layers: need(&["num_hidden_layers"])?,
+                    heads,
+                    kv_heads: int(&raw, &["num_key_value_heads"]).unwrap_or(heads),
+                    head_dim: int(&raw, &["head_dim"]).unwrap_or(hidden / heads),
+                    intermediate_size: need(&["intermediate_size"])?,
+                    max_positions: int(&raw, &["max_position_embeddings"]).unwrap_or(2048),
+                    rope_theta: raw.get("rope_theta").and_then(Value::as_f64).unwrap_or(10_000.0),
+                    norm_eps: raw.get("rms_norm_eps").and_then(Value::as_f64).unwrap_or(1e-6),
+                    tie_word_embeddings: raw.get("tie_word_embeddings").and_then(Value::as_bool).unwrap_or(false),
+                    qkv_bias: qwen || attention_bias,
+                    o_bias: !qwen && attention_bias,
+                    mlp_bias: raw.get("mlp_bias").and_then(Value::as_bool).unwrap_or(false),
+                    bos_token_id: first_id(&raw, "bos_token_id"),
+                    eos_token_id: first_id(&raw, "eos_token_id"),
+                    model_type,
+                    raw,
+                }
+            }
+            other => return Err(format!("unknown architecture `model_type: {other:?}` (gpt2, llama, mistral and qwen2 are supported)")),
+        };
+        if config.heads % config.kv_heads != 0 {
+            return Err(format!(
+                "{} attention heads do not share {} key-value heads evenly",
+                config.heads, config.kv_heads
+            ));
+        }
+        Ok(config)
+    }
+
+    /// A fresh configuration for `kale init-model`, in the layout transformers writes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        arch: Arch,
+        vocab_size: i64,
+        layers: i64,
+        hidden: i64,
+        heads: i64,
+        kv_heads: i64,
+        max_positions: i64,
+        bos: i64,
+        eos: i64,
+    ) -> std::result::Result<Self, String> {
+        let raw = match arch {
+            Arch::Gpt2 => json!({
+                "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
+                "vocab_size": vocab_size, "n_embd": hidden, "n_layer": layers, "n_head": heads,
+                "n_positions": max_positions, "n_inner": null, "activation_function": "gelu_new",
+                "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
+                "bos_token_id": bos, "eos_token_id": eos, "tie_word_embeddings": true,
+                "torch_dtype": "float32",
+            }),
+            Arch::Llama => json!({
+                "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                "vocab_size": vocab_size, "hidden_size": hidden, "num_hidden_layers": layers,
+                "num_attention_heads": heads, "num_key_value_heads": kv_heads,
+                "intermediate_size": hidden * 8 / 3 / 8 * 8 + 8, "max_position_embeddings": max_positions,
+                "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "hidden_act": "silu",
+                "attention_bias": false, "mlp_bias": false, "tie_word_embeddings": true,
+                "bos_token_id": bos, "eos_token_id": eos, "torch_dtype": "float32",
+            }),
+        };
+        Self::from_value(raw)
+    }
+
+    /// The JSON to write back.
+    pub fn to_value(&self) -> Value {
+        self.raw.clone()
+    }
+}

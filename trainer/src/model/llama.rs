@@ -1,0 +1,199 @@
+//! The Llama family (Llama, Mistral, Qwen2) with Hugging Face's parameter names
+//! (`model.layers.0.self_attn.q_proj.weight`, ...): RMS norm, rotary embeddings (rotate-half),
+//! grouped-query attention through libtorch's fused attention, SwiGLU.
+
+use super::layers::{normal_init, Linear, RmsNorm};
+use crate::config::ModelConfig;
+use crate::lora::LoraConfig;
+use tch::nn;
+use tch::{Kind, Tensor};
+
+struct Layer {
+    input_layernorm: RmsNorm,
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    o_proj: Linear,
+    post_attention_layernorm: RmsNorm,
+    gate_proj: Linear,
+    up_proj: Linear,
+    down_proj: Linear,
+}
+
+pub struct Llama {
+    embed_tokens: Tensor,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    /// `None` when tied to the embeddings.
+    lm_head: Option<Tensor>,
+    heads: i64,
+    kv_heads: i64,
+    head_dim: i64,
+    rope_theta: f64,
+}
+
+impl Llama {
+    pub fn new(root: &nn::Path<'_>, c: &ModelConfig, lora: Option<&LoraConfig>) -> Self {
+        let m = root / "model";
+        let (h, hd) = (c.hidden_size, c.head_dim);
+        let layers = (0..c.layers)
+            .map(|i| {
+                let l = &m / "layers" / i;
+                let attn = &l / "self_attn";
+                let mlp = &l / "mlp";
+                Layer {
+                    input_layernorm: RmsNorm::new(&(&l / "input_layernorm"), h, c.norm_eps),
+                    q_proj: Linear::new(
+                        &(&attn / "q_proj"),
+                        h,
+                        c.heads * hd,
+                        c.qkv_bias,
+                        lora,
+                        "q_proj",
+                    ),
+                    k_proj: Linear::new(
+                        &(&attn / "k_proj"),
+                        h,
+                        c.kv_heads * hd,
+                        c.qkv_bias,
+                        lora,
+                        "k_proj",
+                    ),
+                    v_proj: Linear::new(
+                        &(&attn / "v_proj"),
+                        h,
+                        c.kv_heads * hd,
+                        c.qkv_bias,
+                        lora,
+                        "v_proj",
+                    ),
+                    o_proj: Linear::new(
+                        &(&attn / "o_proj"),
+                        c.heads * hd,
+                        h,
+                        c.o_bias,
+                        lora,
+                        "o_proj",
+                    ),
+                    post_attention_layernorm: RmsNorm::new(
+                        &(&l / "post_attention_layernorm"),
+                        h,
+                        c.norm_eps,
+                    ),
+                    gate_proj: Linear::new(
+                        &(&mlp / "gate_proj"),
+                        h,
+                        c.intermediate_size,
+                        c.mlp_bias,
+                        lora,
+                        "gate_proj",
+                    ),
+                    up_proj: Linear::new(
+                        &(&mlp / "up_proj"),
+                        h,
+                        c.intermediate_size,
+                        c.mlp_bias,
+                        lora,
+                        "up_proj",
+                    ),
+                    down_proj: Linear::new(
+                        &(&mlp / "down_proj"),
+                        c.intermediate_size,
+                        h,
+                        c.mlp_bias,
+                        lora,
+                        "down_proj",
+                    ),
+                }
+            })
+            .collect();
+        Self {
+            embed_tokens: (&m / "embed_tokens").var("weight", &[c.vocab_size, h], normal_init()),
+            layers,
+            norm: RmsNorm::new(&(&m / "norm"), h, c.norm_eps),
+            lm_head: (!c.tie_word_embeddings)
+                .then(|| (root / "lm_head").var("weight", &[c.vocab_size, h], normal_init())),
+            heads: c.heads,
+            kv_heads: c.kv_heads,
+            head_dim: hd,
+            rope_theta: c.rope_theta,
+        }
+    }
+
+    /// `cos` and `sin` `[time, head_dim]` of rotary embeddings, as Hugging Face computes them.
+    fn rope(&self, t: i64, device: tch::Device) -> (Tensor, Tensor) {
+        let half = Tensor::arange_start_step(0, self.head_dim, 2, (Kind::Int64, device))
+            .to_kind(Kind::Float);
+        let inv_freq =
+            Tensor::pow_scalar(self.rope_theta, &(half / self.head_dim as f64)).reciprocal();
+        let positions = Tensor::arange(t, (Kind::Float, device));
+        let freqs = positions.unsqueeze(1) * inv_freq.unsqueeze(0); // [t, hd/2]
+        let emb = Tensor::cat(&[&freqs, &freqs], -1); // [t, hd]
+        (emb.cos(), emb.sin())
+    }
+
+    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`.
+    pub fn forward(&self, ids: &Tensor, train: bool) -> Tensor {
+        let (b, t) = ids.size2().expect("ids are [batch, time]");
+        let mut h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
+        let (cos, sin) = self.rope(t, ids.device());
+        let (cos, sin) = (cos.to_kind(h.kind()), sin.to_kind(h.kind()));
+        let rotate = |x: &Tensor| {
+            // x [b, heads, t, hd]: x * cos + rotate_half(x) * sin
+            let halves = x.chunk(2, -1);
+            let rotated = Tensor::cat(&[&(-&halves[1]), &halves[0]], -1);
+            x * &cos + rotated * &sin
+        };
+        for layer in &self.layers {
+            let x = layer.input_layernorm.forward(&h);
+            let q = layer
+                .q_proj
+                .forward(&x, train)
+                .view([b, t, self.heads, self.head_dim])
+                .transpose(1, 2);
+            let k = layer
+                .k_proj
+                .forward(&x, train)
+                .view([b, t, self.kv_heads, self.head_dim])
+                .transpose(1, 2);
+            let v = layer
+                .v_proj
+                .forward(&x, train)
+                .view([b, t, self.kv_heads, self.head_dim])
+                .transpose(1, 2);
+            let (q, k) = (rotate(&q), rotate(&k));
+            let gqa = self.kv_heads != self.heads;
+            let y = Tensor::scaled_dot_product_attention::<Tensor>(
+                &q, &k, &v, None, 0.0, true, None, gqa,
+            );
+            let y = y
+                .transpose(1, 2)
+                .contiguous()
+                .view([b, t, self.heads * self.head_dim]);
+            h = h + layer.o_proj.forward(&y, train);
+            let x = layer.post_attention_layernorm.forward(&h);
+            let gated =
+                layer.gate_proj.forward(&x, train).silu() * layer.up_proj.forward(&x, train);
+            h = h + layer.down_proj.forward(&gated, train);
+        }
+        let h = self.norm.forward(&h);
+        h.matmul(&self.lm_head.as_ref().unwrap_or(&self.embed_tokens).tr())
+    }
+
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                [
+                    &mut l.q_proj,
+                    &mut l.k_proj,
+                    &mut l.v_proj,
+                    &mut l.o_proj,
+                    &mut l.gate_proj,
+                    &mut l.up_proj,
+                    &mut l.down_proj,
+                ]
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,174 @@
+//! Decoder-only language models: the architectures, their parameters (named as Hugging Face
+//! names them, so checkpoints round-trip), and what training needs of them.
+//!
+//! ```
+//! use kale_trainer::config::{Arch, ModelConfig};
+//! use kale_trainer::model::CausalLm;
+//! use tch::{Device, Kind, Tensor};
+//!
+//! let config = ModelConfig::new(Arch::Llama, 100, 2, 32, 4, 2, 64, 0, 0).unwrap();
+//! let model = CausalLm::new(config, Device::Cpu, None);
+//! let ids = Tensor::from_slice(&[1i64, 2, 3]).view([1, 3]);
+//! let logits = model.forward(&ids, false);
+//! assert_eq!(logits.size(), [1, 3, 100]);
+//! assert_eq!(logits.kind(), Kind::Float);
+//! ```
+
+mod gpt2;
+mod layers;
+mod llama;
+
+pub use layers::Linear;
+
+use crate::config::{Arch, ModelConfig};
+use crate::lora::LoraConfig;
+use tch::{nn, Device, Tensor};
+
+enum Network {
+    Gpt2(gpt2::Gpt2),
+    Llama(llama::Llama),
+}
+
+/// A causal language model and its variables.
+pub struct CausalLm {
+    pub config: ModelConfig,
+    pub vs: nn::VarStore,
+    net: Network,
+    lora: Option<LoraConfig>,
+}
+
+/// Whether a variable belongs to a LoRA adapter.
+pub fn is_adapter(name: &str) -> bool {
+    name.contains(".lora_A.") || name.contains(".lora_B.")
+}
+
+impl CausalLm {
+    /// A model with fresh weights (and fresh adapters when `lora` is given).
+    pub fn new(config: ModelConfig, device: Device, lora: Option<LoraConfig>) -> Self {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let net = match config.arch {
+            Arch::Gpt2 => Network::Gpt2(gpt2::Gpt2::new(&root, &config, lora.as_ref())),
+            Arch::Llama => Network::Llama(llama::Llama::new(&root, &config, lora.as_ref())),
+        };
+        let model = Self {
+            config,
+            vs,
+            net,
+            lora,
+        };
+        if model.lora.is_some() {
+            // Only the adapters learn.
+            for (name, var) in model.vs.variables() {
+                if !is_adapter(&name) {
+                    let _ = var.set_requires_grad(false);
+                }
+            }
+        }
+        model
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    pub fn lora(&self) -> Option<&LoraConfig> {
+        self.lora.as_ref()
+    }
+
+    /// Logits `[batch, time, vocab]`; `train` turns adapter dropout on.
+    pub fn forward(&self, ids: &Tensor, train: bool) -> Tensor {
+        let device = self.device();
+        let run = || match &self.net {
+            Network::Gpt2(m) => m.forward(ids, train),
+            Network::Llama(m) => m.forward(ids, train),
+        };
+        // bf16 on GPUs (fp32 master weights), fp32 on the CPU, which has no autocast.
+        if device.is_cuda() {
+            tch::autocast(true, run).to_kind(tch::Kind::Float)
+        } else {
+            run()
+        }
+    }
+
+    /// The variables that learn, sorted by name: all of them, or only the adapters.
+    pub fn trainable(&self) -> Vec<(String, Tensor)> {
+        let mut vars: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| self.lora.is_none() || is_adapter(name))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
+    }
+
+    /// The base model's variables (no adapters), sorted by name.
+    pub fn base_variables(&self) -> Vec<(String, Tensor)> {
+        let mut vars: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| !is_adapter(name))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
+    }
+
+    /// The adapters' variables, sorted by name.
+    pub fn adapter_variables(&self) -> Vec<(String, Tensor)> {
+        let mut vars: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| is_adapter(name))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
+    }
+
+    fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        match &mut self.net {
+            Network::Gpt2(m) => m.linears_mut(),
+            Network::Llama(m) => m.linears_mut(),
+        }
+    }
+
+    /// Folds every adapter into its base weight; the model is then an ordinary one.
+    pub fn merge_lora(&mut self) {
+        for linear in self.linears_mut() {
+            linear.merge_lora();
+        }
+        self.lora = None;
+    }
+
+    /// A copy with the same weights, detached from this one: the frozen teacher of KA.
+    pub fn frozen_copy(&self) -> Self {
+        let copy = Self::new(self.config.clone(), self.device(), self.lora.clone());
+        tch::no_grad(|| {
+            let source = self.vs.variables();
+            for (name, var) in copy.vs.variables() {
+                let mut var = var;
+                var.copy_(&source[&name]);
+                let _ = var.set_requires_grad(false);
+            }
+        });
+        copy
+    }
+
+    /// Parameters counted (all of them, and those that learn).
+    pub fn parameter_counts(&self) -> (i64, i64) {
+        let all = self
+            .vs
+            .variables()
+            .values()
+            .map(Tensor::numel)
+            .sum::<usize>() as i64;
+        let trainable = self
+            .trainable()
+            .iter()
+            .map(|(_, t)| t.numel())
+            .sum::<usize>() as i64;
+        (all, trainable)
+    }
+}

@@ -1,0 +1,162 @@
+//! Tokenizers: Hugging Face's `tokenizer.json` through the `tokenizers` crate (the same ids as
+//! Python), and training new ones on text (byte-level BPE or word level).
+
+use crate::error::{Result, TrainerError};
+use std::path::{Path, PathBuf};
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainerBuilder};
+use tokenizers::normalizers::{Lowercase, NormalizerWrapper};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::{AddedToken, Tokenizer, TokenizerBuilder};
+
+/// The special token that ends a text (and starts one) in tokenizers we train.
+pub const END_OF_TEXT: &str = "<|endoftext|>";
+pub const PAD: &str = "<|pad|>";
+
+/// A tokenizer and the ids of its special tokens.
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    pub path: PathBuf,
+    pub eos: Option<i64>,
+    pub pad: i64,
+}
+
+/// Which kind of tokenizer to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenizerKind {
+    /// Byte-level BPE, as GPT-2's: any text encodes.
+    Bpe,
+    /// One id per lower-cased word (unknown words share one id): tiny vocabularies for tests.
+    WordLevel,
+}
+
+fn tok_err(path: &Path, e: impl std::fmt::Display) -> TrainerError {
+    TrainerError::Tokenizer {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+impl TextTokenizer {
+    /// Loads `tokenizer.json`. `eos` overrides the end-of-text id (from `config.json`).
+    pub fn load(path: &Path, eos: Option<i64>) -> Result<Self> {
+        if !path.exists() {
+            return Err(tok_err(path, "no such file"));
+        }
+        let inner = Tokenizer::from_file(path).map_err(|e| tok_err(path, e))?;
+        let known = |t: &str| inner.token_to_id(t).map(i64::from);
+        let eos = eos.or_else(|| {
+            ["<|endoftext|>", "</s>", "<|im_end|>", "<eos>"]
+                .iter()
+                .find_map(|t| known(t))
+        });
+        let pad = known(PAD).or_else(|| known("<pad>")).or(eos).unwrap_or(0);
+        Ok(Self {
+            inner,
+            path: path.to_owned(),
+            eos,
+            pad,
+        })
+    }
+
+    /// Token ids of a text, without special tokens.
+    pub fn encode(&self, text: &str) -> Result<Vec<i64>> {
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| tok_err(&self.path, e))?;
+        Ok(encoding.get_ids().iter().map(|&i| i64::from(i)).collect())
+    }
+
+    pub fn decode(&self, ids: &[i64]) -> Result<String> {
+        let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
+        self.inner
+            .decode(&ids, true)
+            .map_err(|e| tok_err(&self.path, e))
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Trains a tokenizer on texts and saves it as `tokenizer.json` at `path`.
+    pub fn train(
+        texts: &[String],
+        kind: TokenizerKind,
+        vocab_size: usize,
+        path: &Path,
+    ) -> Result<Self> {
+        let specials = vec![
+            AddedToken::from(END_OF_TEXT, true),
+            AddedToken::from(PAD, true),
+        ];
+        let dir = tempfile_dir(path)?;
+        let corpus = dir.join("corpus.txt");
+        std::fs::write(&corpus, texts.join("\n")).map_err(TrainerError::io(&corpus))?;
+        let files = vec![corpus.to_string_lossy().into_owned()];
+        match kind {
+            TokenizerKind::Bpe => {
+                let mut tokenizer = TokenizerBuilder::new()
+                    .with_model(BPE::default())
+                    .with_normalizer(None::<NormalizerWrapper>)
+                    .with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)))
+                    .with_post_processor(Some(ByteLevel::default()))
+                    .with_decoder(Some(ByteLevel::default()))
+                    .build()
+                    .map_err(|e| tok_err(path, e))?;
+                let mut trainer = BpeTrainerBuilder::new()
+                    .show_progress(false)
+                    .vocab_size(vocab_size)
+                    .min_frequency(1)
+                    .special_tokens(specials)
+                    .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+                    .build();
+                tokenizer
+                    .train_from_files(&mut trainer, files)
+                    .map_err(|e| tok_err(path, e))?;
+                tokenizer.save(path, false).map_err(|e| tok_err(path, e))?;
+            }
+            TokenizerKind::WordLevel => {
+                let mut tokenizer = TokenizerBuilder::new()
+                    .with_model(
+                        WordLevel::builder()
+                            .unk_token("<unk>".into())
+                            .build()
+                            .map_err(|e| tok_err(path, e))?,
+                    )
+                    .with_normalizer(Some(Lowercase))
+                    .with_pre_tokenizer(Some(Whitespace {}))
+                    .with_post_processor(None::<tokenizers::processors::PostProcessorWrapper>)
+                    .with_decoder(None::<tokenizers::decoders::DecoderWrapper>)
+                    .build()
+                    .map_err(|e| tok_err(path, e))?;
+                let mut specials = specials;
+                specials.push(AddedToken::from("<unk>", true));
+                let mut trainer = WordLevelTrainerBuilder::default()
+                    .show_progress(false)
+                    .vocab_size(vocab_size)
+                    .min_frequency(1)
+                    .special_tokens(specials)
+                    .build()
+                    .map_err(|e| tok_err(path, e))?;
+                tokenizer
+                    .train_from_files(&mut trainer, files)
+                    .map_err(|e| tok_err(path, e))?;
+                tokenizer.save(path, false).map_err(|e| tok_err(path, e))?;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Self::load(path, None)
+    }
+}
+
+fn tempfile_dir(near: &Path) -> Result<PathBuf> {
+    let parent = near
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = parent.join(format!(".tokenizer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(TrainerError::io(&dir))?;
+    Ok(dir)
+}

@@ -1,0 +1,154 @@
+//! Our models against Hugging Face transformers (the project venv's): the same logits for the
+//! same weights and ids, the same token ids, and checkpoints that round-trip both ways.
+
+mod common;
+
+use common::{python, tensor_from_nested};
+use kale_trainer::checkpoint::{load_model, save_model};
+use serde_json::Value;
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+fn reference(dir: &Path) -> Value {
+    python(&["make", dir.to_str().unwrap()]);
+    serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+#[test]
+fn logits_and_token_ids_match_transformers_for_every_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference(dir.path());
+    for name in ["gpt2", "llama", "qwen2"] {
+        let r = &reference[name];
+        let loaded = load_model(&dir.path().join(name), Device::Cpu, None).unwrap();
+        assert!(
+            loaded.unused.is_empty(),
+            "{name}: unused tensors {:?}",
+            loaded.unused
+        );
+        let ids = tensor_from_nested(&r["ids"], Kind::Int64);
+        let ours = tch::no_grad(|| loaded.model.forward(&ids, false));
+        let theirs = tensor_from_nested(&r["logits"], Kind::Float);
+        let diff = max_diff(&ours, &theirs);
+        assert!(diff < 1e-4, "{name}: logits differ by {diff}");
+        for (text, ids) in r["strings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(r["encoded"].as_array().unwrap())
+        {
+            let expected: Vec<i64> = ids
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_i64().unwrap())
+                .collect();
+            assert_eq!(
+                loaded.tokenizer.encode(text.as_str().unwrap()).unwrap(),
+                expected,
+                "{name}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_checkpoint_we_save_loads_in_transformers_with_the_same_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = reference(dir.path());
+    for name in ["gpt2", "llama", "qwen2"] {
+        let loaded = load_model(&dir.path().join(name), Device::Cpu, None).unwrap();
+        // Change every weight so the saved checkpoint is ours, not a copy of the input.
+        tch::no_grad(|| {
+            for (_, mut var) in loaded.model.base_variables() {
+                let noise = var.randn_like() * 0.01;
+                let _ = var.g_add_(&noise);
+            }
+        });
+        let out = dir.path().join(format!("{name}-ours"));
+        save_model(&loaded.model, &loaded.tokenizer, &out).unwrap();
+        let ids: Vec<Vec<i64>> = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
+        let reply: Value = serde_json::from_str(&python(&[
+            "logits",
+            out.to_str().unwrap(),
+            &serde_json::to_string(&ids).unwrap(),
+        ]))
+        .unwrap();
+        let theirs = tensor_from_nested(&reply["logits"], Kind::Float);
+        let ours = tch::no_grad(|| {
+            loaded
+                .model
+                .forward(&Tensor::from_slice(&ids[0]).view([1, 8]), false)
+        });
+        let diff = max_diff(&ours, &theirs);
+        assert!(
+            diff < 1e-4,
+            "{name}: transformers' logits of our checkpoint differ by {diff}"
+        );
+        // And it reads back here identically.
+        let again = load_model(&out, Device::Cpu, None).unwrap();
+        let back = tch::no_grad(|| {
+            again
+                .model
+                .forward(&Tensor::from_slice(&ids[0]).view([1, 8]), false)
+        });
+        assert_eq!(max_diff(&ours, &back), 0.0);
+    }
+}
+
+#[test]
+fn bad_checkpoints_name_the_file_or_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = reference(dir.path());
+    let llama = dir.path().join("llama");
+    // A config that disagrees with the weights.
+    let bad = dir.path().join("bad-shape");
+    std::fs::create_dir_all(&bad).unwrap();
+    for f in ["model.safetensors", "tokenizer.json"] {
+        std::fs::copy(llama.join(f), bad.join(f)).unwrap();
+    }
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(llama.join("config.json")).unwrap()).unwrap();
+    config["intermediate_size"] = 48.into();
+    std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
+    let err = load_model(&bad, Device::Cpu, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("mlp.") && err.contains("shape"), "{err}");
+    // An unknown architecture.
+    config["model_type"] = "mamba".into();
+    std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
+    let err = load_model(&bad, Device::Cpu, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("config.json") && err.contains("mamba"),
+        "{err}"
+    );
+    // A corrupted weights file.
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir_all(&corrupt).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(llama.join(f), corrupt.join(f)).unwrap();
+    }
+    let bytes = std::fs::read(llama.join("model.safetensors")).unwrap();
+    std::fs::write(corrupt.join("model.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_model(&corrupt, Device::Cpu, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    // A missing file.
+    std::fs::remove_file(corrupt.join("model.safetensors")).unwrap();
+    let err = load_model(&corrupt, Device::Cpu, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+}
