@@ -59,6 +59,23 @@ pub enum Command {
     },
     /// KI synthesis: link each QA item, find the paths from question to answer, write rationales.
     Synth(SynthArgs),
+    /// A fresh small model (random weights) with a tokenizer trained on your text.
+    InitModel(InitModelArgs),
+    /// Fine-tune a model: sft, ka (KALE) or ka+sft.
+    Train(TrainArgs),
+    /// Multiple-choice accuracy by log-likelihood, and known&incorrect with fact checks.
+    Eval(EvalArgs),
+    /// Fold LoRA adapters into their base model's weights.
+    MergeLora {
+        /// The base model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// The adapters (adapter_config.json, adapter_model.safetensors).
+        #[arg(long)]
+        adapters: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Rebuild the adjacency (CSR) files of a store from its triples.
     Index { store: PathBuf },
     /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
@@ -158,6 +175,153 @@ pub struct SynthArgs {
     /// Print the summary as JSON on standard output.
     #[arg(long)]
     pub json_summary: bool,
+}
+
+#[derive(Args)]
+pub struct InitModelArgs {
+    /// gpt2 or llama.
+    #[arg(long)]
+    pub arch: String,
+    #[arg(long)]
+    pub layers: i64,
+    #[arg(long)]
+    pub hidden: i64,
+    #[arg(long)]
+    pub heads: i64,
+    /// Key-value heads (llama; default: --heads).
+    #[arg(long)]
+    pub kv_heads: Option<i64>,
+    #[arg(long, default_value_t = 512)]
+    pub max_positions: i64,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Text to train the tokenizer on: a .txt file, or JSONL whose string fields are used.
+    #[arg(long)]
+    pub tokenizer_from: PathBuf,
+    #[arg(long, default_value_t = 4_000)]
+    pub vocab: usize,
+    /// bpe (byte-level) or word.
+    #[arg(long, default_value = "bpe")]
+    pub tokenizer: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: i64,
+}
+
+#[derive(Args, Clone)]
+pub struct TrainArgs {
+    /// The starting model (a Hugging Face directory), or with --resume the checkpoint.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Training data: `kale synth` output, plain QA JSONL, or {"text": ...} lines.
+    #[arg(long, required_unless_present = "store")]
+    pub data: Option<PathBuf>,
+    /// Stream from a live store instead: synthesise rationales for --dataset while training.
+    #[arg(long, requires = "dataset")]
+    pub store: Option<PathBuf>,
+    /// The QA file to synthesise from (with --store).
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// With --store: also write the synthesised items here (JSONL).
+    #[arg(long)]
+    pub write_synth: Option<PathBuf>,
+    /// sft, ka or ka+sft.
+    #[arg(long, default_value = "sft")]
+    pub objective: String,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// frozen (the starting weights) or live (the current weights under no-grad).
+    #[arg(long, default_value = "frozen")]
+    pub teacher: String,
+    /// p||q, q||p or jsd.
+    #[arg(long, default_value = "p||q")]
+    pub kl: String,
+    /// JSD's weight on p.
+    #[arg(long, default_value_t = 0.5)]
+    pub beta: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Weight of SFT in ka+sft.
+    #[arg(long, default_value_t = 1.0)]
+    pub lambda: f64,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Examples per optimizer step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Examples per forward pass (gradients accumulate up to --batch).
+    #[arg(long)]
+    pub micro_batch: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Gradient clipping (global norm; 0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long)]
+    pub save_every: Option<usize>,
+    /// Continue from a checkpoint directory (checkpoint-N) of an interrupted run.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Train LoRA adapters of this rank instead of all weights.
+    #[arg(long)]
+    pub lora_r: Option<i64>,
+    #[arg(long, default_value_t = 16.0)]
+    pub lora_alpha: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub lora_dropout: f64,
+    #[arg(long, value_delimiter = ',', default_value = "q_proj,v_proj")]
+    pub lora_targets: Vec<String>,
+    /// Fold the adapters into the saved model at the end.
+    #[arg(long)]
+    pub merge_lora: bool,
+    /// Evaluate on this QA file every --eval-every steps and at the end.
+    #[arg(long)]
+    pub eval: Option<PathBuf>,
+    /// The fact checks of --eval (for known&incorrect).
+    #[arg(long)]
+    pub facts: Option<PathBuf>,
+    #[arg(long)]
+    pub eval_every: Option<usize>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// LoRA adapters to apply to --model.
+    #[arg(long)]
+    pub adapters: Option<PathBuf>,
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Single-hop fact checks (their ids in the items' `facts`), for known&incorrect.
+    #[arg(long)]
+    pub facts: Option<PathBuf>,
+    /// Put each item's rationale in the prompt (the teacher's view).
+    #[arg(long)]
+    pub with_rationale: bool,
+    /// mean (per token) or sum.
+    #[arg(long, default_value = "mean")]
+    pub score: String,
+    /// Also list every item: prompt ids, each choice's ids and log-probability, the choice made.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub threads: Option<i32>,
 }
 
 #[derive(Args)]

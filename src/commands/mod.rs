@@ -3,9 +3,11 @@
 mod bench;
 mod demo;
 mod gen;
+mod model;
 mod paths;
 mod sparql;
 mod store;
+mod stream;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -31,6 +33,14 @@ pub fn run(cli: Cli) -> Result<()> {
             lang,
         } => synth::link(&store, &text, json, &lang),
         Command::Synth(args) => synth::synth(args, &progress),
+        Command::InitModel(args) => model::init_model(args),
+        Command::Train(args) => model::train(args, &progress),
+        Command::Eval(args) => model::eval(args),
+        Command::MergeLora {
+            model: dir,
+            adapters,
+            out,
+        } => model::merge_lora(&dir, &adapters, &out),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),
         Command::Bench(command) => bench::run(command, &progress),

@@ -2,10 +2,18 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod data;
 mod error;
+pub mod eval;
 pub mod lora;
+pub mod loss;
 pub mod model;
+pub mod optim;
+pub mod prompt;
+pub mod runtime;
+pub mod stream;
 pub mod tokenizer;
+pub mod train;
 
 pub use error::{Result, TrainerError};
 

@@ -186,7 +186,9 @@ fn csqa_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetE
     })
 }
 
-fn plain_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetError> {
+/// One record of the plain JSONL format (`question`, `choices`, `answer`, ...); `file` and `line`
+/// name it in errors.
+pub fn plain_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetError> {
     let question = str_field(value, "question", file, line)?.to_owned();
     let choices: Vec<String> = value
         .get("choices")

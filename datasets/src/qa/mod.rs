@@ -12,7 +12,7 @@
 
 mod formats;
 
-pub use formats::{detect_format, read_items, write_items, QaFormat};
+pub use formats::{detect_format, plain_item, read_items, write_items, QaFormat};
 
 use serde::{Deserialize, Serialize};
 

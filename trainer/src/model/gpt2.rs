@@ -1,6 +1,6 @@
 //! GPT-2 with Hugging Face's parameter names (`transformer.h.0.attn.c_attn.weight`, ...).
 
-use super::layers::{normal_init, LayerNorm, Linear};
+use super::layers::{normal_init, LayerNorm, Linear, Pass};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;
@@ -62,7 +62,7 @@ impl Gpt2 {
     }
 
     /// Logits `[batch, time, vocab]` of token ids `[batch, time]`.
-    pub fn forward(&self, ids: &Tensor, train: bool) -> Tensor {
+    pub fn forward(&self, ids: &Tensor, pass: Pass) -> Tensor {
         let (b, t) = ids.size2().expect("ids are [batch, time]");
         let positions = Tensor::arange(t, (Kind::Int64, ids.device()));
         let mut h = Tensor::embedding(&self.wte, ids, -1, false, false)
@@ -71,7 +71,7 @@ impl Gpt2 {
         let head = hidden / self.heads;
         for block in &self.blocks {
             let x = block.ln_1.forward(&h);
-            let qkv = block.c_attn.forward(&x, train);
+            let qkv = block.c_attn.forward(&x, pass);
             let parts = qkv.split(hidden, 2);
             let split = |x: &Tensor| x.view([b, t, self.heads, head]).transpose(1, 2);
             let (q, k, v) = (split(&parts[0]), split(&parts[1]), split(&parts[2]));
@@ -79,10 +79,10 @@ impl Gpt2 {
                 &q, &k, &v, None, 0.0, true, None, false,
             );
             let y = y.transpose(1, 2).contiguous().view([b, t, hidden]);
-            h = h + block.attn_proj.forward(&y, train);
+            h = h + block.attn_proj.forward(&y, pass);
             let x = block.ln_2.forward(&h);
-            let x = block.c_fc.forward(&x, train).gelu("tanh");
-            h = h + block.mlp_proj.forward(&x, train);
+            let x = block.c_fc.forward(&x, pass).gelu("tanh");
+            h = h + block.mlp_proj.forward(&x, pass);
         }
         self.ln_f.forward(&h).matmul(&self.wte.tr())
     }

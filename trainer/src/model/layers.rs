@@ -5,6 +5,15 @@ use crate::lora::{LoraConfig, LoraPair};
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
+/// How one forward pass runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pass {
+    /// Adapter dropout on.
+    pub train: bool,
+    /// Through the LoRA adapters (off: the base model alone).
+    pub adapters: bool,
+}
+
 /// How a fresh weight is initialised (Hugging Face's defaults for these models).
 pub fn normal_init() -> Init {
     Init::Randn {
@@ -72,7 +81,7 @@ impl Linear {
         }
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+    pub fn forward(&self, x: &Tensor, pass: Pass) -> Tensor {
         let mut y = if self.transposed {
             x.matmul(&self.weight)
         } else {
@@ -81,8 +90,8 @@ impl Linear {
         if let Some(b) = &self.bias {
             y += b;
         }
-        if let Some(lora) = &self.lora {
-            y += lora.forward(x, train);
+        if let Some(lora) = self.lora.as_ref().filter(|_| pass.adapters) {
+            y += lora.forward(x, pass.train);
         }
         y
     }

@@ -2,7 +2,7 @@
 //! (`model.layers.0.self_attn.q_proj.weight`, ...): RMS norm, rotary embeddings (rotate-half),
 //! grouped-query attention through libtorch's fused attention, SwiGLU.
 
-use super::layers::{normal_init, Linear, RmsNorm};
+use super::layers::{normal_init, Linear, Pass, RmsNorm};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;
@@ -133,7 +133,7 @@ impl Llama {
     }
 
     /// Logits `[batch, time, vocab]` of token ids `[batch, time]`.
-    pub fn forward(&self, ids: &Tensor, train: bool) -> Tensor {
+    pub fn forward(&self, ids: &Tensor, pass: Pass) -> Tensor {
         let (b, t) = ids.size2().expect("ids are [batch, time]");
         let mut h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
         let (cos, sin) = self.rope(t, ids.device());
@@ -148,17 +148,17 @@ impl Llama {
             let x = layer.input_layernorm.forward(&h);
             let q = layer
                 .q_proj
-                .forward(&x, train)
+                .forward(&x, pass)
                 .view([b, t, self.heads, self.head_dim])
                 .transpose(1, 2);
             let k = layer
                 .k_proj
-                .forward(&x, train)
+                .forward(&x, pass)
                 .view([b, t, self.kv_heads, self.head_dim])
                 .transpose(1, 2);
             let v = layer
                 .v_proj
-                .forward(&x, train)
+                .forward(&x, pass)
                 .view([b, t, self.kv_heads, self.head_dim])
                 .transpose(1, 2);
             let (q, k) = (rotate(&q), rotate(&k));
@@ -170,11 +170,10 @@ impl Llama {
                 .transpose(1, 2)
                 .contiguous()
                 .view([b, t, self.heads * self.head_dim]);
-            h = h + layer.o_proj.forward(&y, train);
+            h = h + layer.o_proj.forward(&y, pass);
             let x = layer.post_attention_layernorm.forward(&h);
-            let gated =
-                layer.gate_proj.forward(&x, train).silu() * layer.up_proj.forward(&x, train);
-            h = h + layer.down_proj.forward(&gated, train);
+            let gated = layer.gate_proj.forward(&x, pass).silu() * layer.up_proj.forward(&x, pass);
+            h = h + layer.down_proj.forward(&gated, pass);
         }
         let h = self.norm.forward(&h);
         h.matmul(&self.lm_head.as_ref().unwrap_or(&self.embed_tokens).tr())

@@ -18,7 +18,7 @@ mod gpt2;
 mod layers;
 mod llama;
 
-pub use layers::Linear;
+pub use layers::{Linear, Pass};
 
 use crate::config::{Arch, ModelConfig};
 use crate::lora::LoraConfig;
@@ -78,10 +78,32 @@ impl CausalLm {
 
     /// Logits `[batch, time, vocab]`; `train` turns adapter dropout on.
     pub fn forward(&self, ids: &Tensor, train: bool) -> Tensor {
+        self.forward_pass(
+            ids,
+            Pass {
+                train,
+                adapters: true,
+            },
+        )
+    }
+
+    /// Logits of the base model alone, adapters bypassed (with fresh adapters, whose B is zero,
+    /// that is the model as it started: the frozen teacher at no cost of a copy).
+    pub fn forward_base(&self, ids: &Tensor) -> Tensor {
+        self.forward_pass(
+            ids,
+            Pass {
+                train: false,
+                adapters: false,
+            },
+        )
+    }
+
+    fn forward_pass(&self, ids: &Tensor, pass: Pass) -> Tensor {
         let device = self.device();
         let run = || match &self.net {
-            Network::Gpt2(m) => m.forward(ids, train),
-            Network::Llama(m) => m.forward(ids, train),
+            Network::Gpt2(m) => m.forward(ids, pass),
+            Network::Llama(m) => m.forward(ids, pass),
         };
         // bf16 on GPUs (fp32 master weights), fp32 on the CPU, which has no autocast.
         if device.is_cuda() {
