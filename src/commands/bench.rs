@@ -96,6 +96,7 @@ pub fn run(command: BenchCommand, progress: &TerminalProgress) -> Result<()> {
             path_to,
             json,
         } => bench_sparql(&store, &queries, runs, path_from.zip(path_to), json),
+        BenchCommand::Train(args) => crate::commands::bench_train::run(&args, progress),
         BenchCommand::Paths {
             store,
             pairs,

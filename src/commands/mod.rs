@@ -1,7 +1,9 @@
 //! One module per group of subcommands; each turns parsed arguments into crate calls and output.
 
 mod bench;
+mod bench_train;
 mod demo;
+mod experiment;
 mod gen;
 mod model;
 mod paths;
@@ -18,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let progress = TerminalProgress::new(cli.quiet);
     match cli.command {
         Command::Demo(args) => demo::run(args, &progress),
+        Command::Experiment(args) => experiment::run(args, &progress),
         Command::Gen(command) => gen::run(command),
         Command::Load(args) => store::load(args, &progress),
         Command::Stats { store, json } => store::stats(&store, json),
@@ -41,6 +44,15 @@ pub fn run(cli: Cli) -> Result<()> {
             adapters,
             out,
         } => model::merge_lora(&dir, &adapters, &out),
+        Command::ImportGguf { file, out } => model::import_gguf(&file, &out),
+        Command::Generate {
+            model: dir,
+            prompt,
+            max_tokens,
+            raw,
+            device,
+        } => model::generate(&dir, &prompt, max_tokens, raw, &device),
+        Command::Plot { metrics, out } => model::plot(&metrics, &out),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),
         Command::Bench(command) => bench::run(command, &progress),

@@ -124,7 +124,7 @@ pub fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(TrainConfig {
         objective: Objective::parse(&args.objective, args.lambda).ok_or_else(|| {
             anyhow!(
-                "unknown objective {:?}: use sft, ka or ka+sft",
+                "unknown objective {:?}: use sft, ka, ka+sft or rationale-sft",
                 args.objective
             )
         })?,
@@ -326,5 +326,62 @@ pub fn merge_lora(model: &Path, adapters: &Path, out: &Path) -> Result<()> {
         model.display(),
         out.display()
     );
+    Ok(())
+}
+
+pub fn import_gguf(file: &Path, out: &Path) -> Result<()> {
+    let imported = kale_trainer::gguf::import_gguf(file, out)?;
+    let config = &imported.config;
+    eprintln!(
+        "imported {} ({} tensors, {} parameters; {} layers, hidden {}, {} heads, {} KV heads, vocabulary {}) -> {}",
+        file.display(),
+        imported.tensors,
+        kg_store::progress::human_count(imported.parameters as f64),
+        config["num_hidden_layers"],
+        config["hidden_size"],
+        config["num_attention_heads"],
+        config["num_key_value_heads"],
+        config["vocab_size"],
+        out.display()
+    );
+    Ok(())
+}
+
+pub fn generate(
+    dir: &Path,
+    prompt: &str,
+    max_tokens: usize,
+    raw: bool,
+    device_name: &str,
+) -> Result<()> {
+    let loaded = load_model(dir, device(device_name)?, None)?;
+    let text = if raw {
+        prompt.to_owned()
+    } else {
+        kale_trainer::generate::chat_prompt(&loaded.tokenizer, prompt)
+    };
+    let ids = loaded.tokenizer.encode(&text)?;
+    let new = kale_trainer::generate::greedy(&loaded.model, &loaded.tokenizer, &ids, max_tokens)?;
+    println!("{}", loaded.tokenizer.decode(&new)?);
+    Ok(())
+}
+
+/// A run's label: the name of the directory its metrics log is in.
+pub fn run_label(metrics: &Path) -> String {
+    metrics
+        .parent()
+        .and_then(Path::file_name)
+        .or_else(|| metrics.file_stem())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into())
+}
+
+pub fn plot(metrics: &[std::path::PathBuf], out: &Path) -> Result<()> {
+    let runs = metrics
+        .iter()
+        .map(|m| crate::plot::Run::read(m, &run_label(m)))
+        .collect::<Result<Vec<_>>>()?;
+    crate::plot::curves(&runs, out)?;
+    eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -94,6 +94,17 @@ pub fn load_model(dir: &Path, device: Device, lora: Option<LoraConfig>) -> Resul
     }
     let config = ModelConfig::from_file(&dir.join("config.json"))?;
     let tokenizer = TextTokenizer::load(&dir.join("tokenizer.json"), config.eos_token_id)?;
+    // A tokenizer with ids past the embedding table would index out of range mid-training.
+    if tokenizer.vocab_size() as i64 > config.vocab_size {
+        return Err(TrainerError::Tokenizer {
+            path: tokenizer.path.clone(),
+            message: format!(
+                "has {} tokens but the model's vocab_size (config.json) is {}",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            ),
+        });
+    }
     let mut tensors = read_tensors(dir)?;
     // Original GPT-2 checkpoints name parameters without the `transformer.` prefix.
     if config.arch == Arch::Gpt2 && !tensors.keys().any(|k| k.starts_with("transformer.")) {

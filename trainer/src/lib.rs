@@ -5,6 +5,8 @@ pub mod config;
 pub mod data;
 mod error;
 pub mod eval;
+pub mod generate;
+pub mod gguf;
 pub mod lora;
 pub mod loss;
 pub mod model;

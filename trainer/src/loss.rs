@@ -4,6 +4,8 @@
 //!   rationale, p(. | x, y<t), and the teacher's with it, q(. | x, r, y<t), over the full
 //!   vocabulary; p gets the gradient, q is a fixed target;
 //! - `ka+sft`: `ka` + lambda * `sft`.
+//! - `rationale-sft`: cross-entropy of y given x *and* r: how a model learns to use a rationale
+//!   in its prompt (the skill KA's teacher needs), and the "rationale at test time" upper bound.
 //!
 //! The divergence is KL(p || q) by default, KL(q || p) or the Jensen-Shannon divergence with
 //! weight beta on request; a temperature T softens both distributions and scales the term by T^2
@@ -38,7 +40,11 @@ impl Divergence {
 pub enum Objective {
     Sft,
     Ka,
-    KaSft { lambda: f64 },
+    KaSft {
+        lambda: f64,
+    },
+    /// SFT with the rationale in the prompt (examples without one train on x alone).
+    RationaleSft,
 }
 
 impl Objective {
@@ -47,12 +53,13 @@ impl Objective {
             "sft" => Self::Sft,
             "ka" => Self::Ka,
             "ka+sft" => Self::KaSft { lambda },
+            "rationale-sft" => Self::RationaleSft,
             _ => return None,
         })
     }
 
     pub fn uses_teacher(self) -> bool {
-        !matches!(self, Self::Sft)
+        matches!(self, Self::Ka | Self::KaSft { .. })
     }
 }
 

@@ -110,16 +110,17 @@ impl AdamW {
                 if slot.decay && c.weight_decay > 0.0 {
                     let _ = slot.param.g_mul_scalar_(1.0 - lr * c.weight_decay);
                 }
-                let _ = slot
-                    .m
-                    .g_mul_scalar_(c.beta1)
-                    .g_add_(&(&grad * (1.0 - c.beta1)));
+                // In place and with few temporaries (as torch.optim.AdamW's single-tensor path):
+                // m <- m + (1 - b1)(g - m); v <- b2 v + (1 - b2) g^2;
+                // p <- p - lr/bias1 * m / (sqrt(v)/sqrt(bias2) + eps).
+                let _ = slot.m.lerp_(&grad, 1.0 - c.beta1);
                 let _ = slot
                     .v
                     .g_mul_scalar_(c.beta2)
-                    .g_add_(&(grad.square() * (1.0 - c.beta2)));
-                let update = (&slot.m / bias1) / ((&slot.v / bias2).sqrt() + c.eps);
-                let _ = slot.param.g_sub_(&(update * lr));
+                    .addcmul_(&grad, &(&grad * (1.0 - c.beta2)));
+                let mut denom = slot.v.sqrt();
+                let _ = denom.g_div_scalar_(bias2.sqrt()).g_add_scalar_(c.eps);
+                let _ = slot.param.addcdiv_(&(&slot.m * (-lr / bias1)), &denom);
             }
         });
         self.zero_grad();
@@ -215,6 +216,42 @@ mod tests {
         let got: Vec<f32> = Vec::try_from(p.flatten(0, -1)).unwrap();
         for (g, e) in got.iter().zip(expected) {
             assert!((f64::from(*g) - e).abs() < 1e-4, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn adamw_follows_the_reference_rule_over_several_steps() {
+        let start = [0.5f64, -1.5, 2.0];
+        let p = Tensor::from_slice(&start.map(|x| x as f32))
+            .view([3, 1])
+            .set_requires_grad(true);
+        let config = AdamWConfig {
+            weight_decay: 0.1,
+            ..AdamWConfig::default()
+        };
+        let mut opt = AdamW::new(vec![("w".into(), p.shallow_clone())], config.clone());
+        let (mut x, mut m, mut v) = (start, [0.0f64; 3], [0.0f64; 3]);
+        for step in 1..=5 {
+            let lr = 0.05 * step as f64;
+            // loss = sum(x^3) / 3: gradient x^2.
+            (p.pow_tensor_scalar(3).sum(Kind::Float) / 3.0).backward();
+            opt.step(lr);
+            for i in 0..3 {
+                let g = x[i] * x[i];
+                x[i] *= 1.0 - lr * config.weight_decay;
+                m[i] = config.beta1 * m[i] + (1.0 - config.beta1) * g;
+                v[i] = config.beta2 * v[i] + (1.0 - config.beta2) * g * g;
+                let mhat = m[i] / (1.0 - config.beta1.powi(step));
+                let vhat = v[i] / (1.0 - config.beta2.powi(step));
+                x[i] -= lr * mhat / (vhat.sqrt() + config.eps);
+            }
+            let got: Vec<f32> = Vec::try_from(p.flatten(0, -1)).unwrap();
+            for (g, e) in got.iter().zip(x) {
+                assert!(
+                    (f64::from(*g) - e).abs() < 1e-5,
+                    "step {step}: {got:?} vs {x:?}"
+                );
+            }
         }
     }
 }

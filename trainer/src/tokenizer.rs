@@ -76,6 +76,11 @@ impl TextTokenizer {
             .map_err(|e| tok_err(&self.path, e))
     }
 
+    /// The id of a token of the vocabulary (special or not).
+    pub fn token_id(&self, token: &str) -> Option<i64> {
+        self.inner.token_to_id(token).map(i64::from)
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }

@@ -237,6 +237,16 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
+    /// What the student reads: under `rationale-sft` the prompt with the rationale.
+    fn student_view(&self, mut t: Tokenized) -> Tokenized {
+        if self.config.objective == Objective::RationaleSft {
+            if let Some(with) = t.with_rationale.take() {
+                t.prompt = with;
+            }
+        }
+        t
+    }
+
     fn build(&self, items: &[Tokenized]) -> MicroBatch {
         let device = self.model.device();
         let pad = self.tokenizer.pad;
@@ -306,7 +316,7 @@ impl<'a> Trainer<'a> {
         let ka_count = batch.ka_mask.iter().filter(|&&m| m).count();
         let sft_count = batch.ka_mask.len() - ka_count;
         let mut total = match self.config.objective {
-            Objective::Sft => ce.sum(Kind::Float),
+            Objective::Sft | Objective::RationaleSft => ce.sum(Kind::Float),
             Objective::Ka | Objective::KaSft { .. } => {
                 // Examples without a rationale fall back to SFT.
                 let mask = Tensor::from_slice(&batch.ka_mask).to_device(self.model.device());
@@ -425,7 +435,7 @@ impl<'a> Trainer<'a> {
                     items.push(
                         indexes
                             .iter()
-                            .map(|&i| examples.take(i))
+                            .map(|&i| examples.take(i).map(|t| self.student_view(t)))
                             .collect::<Result<_>>()?,
                     );
                 }

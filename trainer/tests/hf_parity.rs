@@ -120,6 +120,18 @@ fn bad_checkpoints_name_the_file_or_tensor() {
         .unwrap()
         .to_string();
     assert!(err.contains("mlp.") && err.contains("shape"), "{err}");
+    // A tokenizer whose ids run past the embedding table.
+    config["intermediate_size"] = 64.into();
+    config["vocab_size"] = 200.into();
+    std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
+    let err = load_model(&bad, Device::Cpu, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("tokenizer.json") && err.contains("vocab_size"),
+        "{err}"
+    );
     // An unknown architecture.
     config["model_type"] = "mamba".into();
     std::fs::write(bad.join("config.json"), config.to_string()).unwrap();

@@ -5,6 +5,10 @@
                       model the logits of fixed ids and the ids of fixed strings (DIR/reference.json)
   logits DIR IDS      logits of a checkpoint directory (ours, say) as JSON, by transformers
   ka DIR              the KA loss and gradients of one batch, computed directly in PyTorch
+  gguf FILE IDS OUT   transformers' own GGUF loading (with the gguf package): the logits of IDS
+                      (to OUT, a safetensors file) and the token ids of fixed strings (stdout)
+  quants OUT          a GGUF file of small tensors in every type we dequantise, written by the
+                      gguf package, and their values as gguf-py dequantises them (OUT.safetensors)
 """
 import json
 import os
@@ -104,6 +108,44 @@ def ka(directory):
     print(json.dumps({"loss": loss.item(), "grads": grads}))
 
 
+GGUF_STRINGS = ["What is the capital of France?", "<|im_start|>user\nHi there<|im_end|>\n",
+                "  Zoë's café  costs 12,345.67 €\n\ttabs", "Knowledge graphs connect entities."]
+
+
+def gguf_logits(path, ids, out):
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    directory, name = os.path.split(os.path.abspath(path))
+    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32).eval()
+    with torch.no_grad():
+        logits = model(torch.tensor(json.loads(ids))).logits
+    save_file({"logits": logits.contiguous()}, out)
+    tok = AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    print(json.dumps({"strings": GGUF_STRINGS,
+                      "encoded": [tok.encode(s, add_special_tokens=False) for s in GGUF_STRINGS]}))
+
+
+def quants(out):
+    import numpy as np
+    from gguf import GGUFWriter, GGMLQuantizationType as T
+    from gguf.quants import quantize, dequantize
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(7)
+    writer = GGUFWriter(out, "llama")
+    expected = {}
+    for name, qtype in [("f32", T.F32), ("f16", T.F16), ("bf16", T.BF16), ("q4_0", T.Q4_0), ("q4_1", T.Q4_1), ("q8_0", T.Q8_0)]:
+        data = (rng.standard_normal((6, 64)) * 0.1).astype(np.float32)
+        data[0, :5] = [0.0, 1e-8, -3.5, 65000.0 if qtype == T.F16 else 2.0, 1e-5]
+        raw = quantize(data, qtype)
+        writer.add_tensor(name, raw, raw_dtype=qtype)
+        expected[name] = dequantize(raw, qtype).astype(np.float32).reshape(data.shape)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    save_file(expected, out + ".safetensors")
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "make":
@@ -112,3 +154,7 @@ if __name__ == "__main__":
         logits(sys.argv[2], sys.argv[3])
     elif command == "ka":
         ka(sys.argv[2])
+    elif command == "gguf":
+        gguf_logits(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif command == "quants":
+        quants(sys.argv[2])

