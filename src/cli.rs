@@ -65,7 +65,7 @@ pub enum Command {
     /// A fresh small model (random weights) with a tokenizer trained on your text.
     InitModel(InitModelArgs),
     /// Fine-tune a model: sft, ka (KALE), ka+sft or rationale-sft.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Multiple-choice accuracy by log-likelihood, and known&incorrect with fact checks.
     Eval(EvalArgs),
     /// Fold LoRA adapters into their base model's weights.

@@ -3,6 +3,7 @@
 //! so charts render the same on a bare machine.
 
 use anyhow::{bail, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::Path;
@@ -78,6 +79,46 @@ fn plot_err<E: std::fmt::Debug>(out: &Path) -> impl Fn(E) -> anyhow::Error + '_ 
     move |e| anyhow::anyhow!("drawing {}: {e:?}", out.display())
 }
 
+type Chart<'a> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A panel with a caption, step on x, and its mesh drawn.
+fn panel<'a>(
+    area: &DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>,
+    caption: &str,
+    max_x: f64,
+    max_y: f64,
+    y_desc: &str,
+    out: &Path,
+) -> Result<Chart<'a>> {
+    let err = plot_err(out);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..max_x, 0.0..max_y)
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc(y_desc)
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(&err)?;
+    Ok(chart)
+}
+
+fn legend(chart: &mut Chart<'_>, position: SeriesLabelPosition, out: &Path) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(plot_err(out))
+}
+
 /// Loss (left) and evaluation accuracy (right) against the step, one line per run.
 pub fn curves(runs: &[Run], out: &Path) -> Result<()> {
     register_font();
@@ -97,20 +138,7 @@ pub fn curves(runs: &[Run], out: &Path) -> Result<()> {
         .max(1e-3)
         * 1.05;
 
-    let mut chart = ChartBuilder::on(&left)
-        .caption("training loss", (FONT, 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..max_step, 0.0..max_loss)
-        .map_err(&err)?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("loss")
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(&err)?;
+    let mut chart = panel(&left, "training loss", max_step, max_loss, "loss", out)?;
     for (i, run) in runs.iter().enumerate() {
         let c = colour(i);
         chart
@@ -119,28 +147,16 @@ pub fn curves(runs: &[Run], out: &Path) -> Result<()> {
             .label(run.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, out)?;
 
-    let mut chart = ChartBuilder::on(&right)
-        .caption("held-out accuracy (dashed: known&incorrect)", (FONT, 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..max_step, 0.0..1.0)
-        .map_err(&err)?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("share")
-        .label_style((FONT, 14))
-        .draw()
-        .map_err(&err)?;
+    let mut chart = panel(
+        &right,
+        "held-out accuracy (dashed: known&incorrect)",
+        max_step,
+        1.0,
+        "share",
+        out,
+    )?;
     for (i, run) in runs.iter().enumerate() {
         let c = colour(i);
         chart
@@ -167,13 +183,7 @@ pub fn curves(runs: &[Run], out: &Path) -> Result<()> {
             .draw_series(DashedLineSeries::new(known, 6, 4, c.stroke_width(1)))
             .map_err(&err)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, out)?;
     root.present().map_err(&err)?;
     Ok(())
 }
@@ -266,14 +276,7 @@ pub fn bars(title: &str, bars: &[Bar], out: &Path) -> Result<()> {
                 .map_err(&err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(&err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, out)?;
     root.present().map_err(&err)?;
     Ok(())
 }

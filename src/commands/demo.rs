@@ -32,6 +32,8 @@ pub fn run(args: DemoArgs, progress: &TerminalProgress) -> Result<()> {
     if let Some(entities) = args.entities {
         config.entities = entities;
     }
+    // The demo compares the two objectives of the method; `kale experiment` adds the others.
+    config.objectives = vec!["sft".into(), "ka".into()];
 
     step("1. generate the built-in world and bulk-load it into a store");
     let world = World::generate(WorldConfig {

@@ -102,7 +102,9 @@ impl Default for ExperimentConfig {
             epochs: 6,
             lr: 1e-3,
             batch: 16,
-            objectives: vec!["sft".into(), "ka".into()],
+            objectives: ["sft", "ka", "ka+sft", "rationale-sft"]
+                .map(String::from)
+                .to_vec(),
             teacher: "frozen".into(),
             evals: 6,
             paths: 3,

@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => synth::link(&store, &text, json, &lang),
         Command::Synth(args) => synth::synth(args, &progress),
         Command::InitModel(args) => model::init_model(args),
-        Command::Train(args) => model::train(args, &progress),
+        Command::Train(args) => model::train(*args, &progress),
         Command::Eval(args) => model::eval(args),
         Command::MergeLora {
             model: dir,

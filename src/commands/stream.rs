@@ -5,17 +5,13 @@ use crate::progress::TerminalProgress;
 use anyhow::{Context, Result};
 use kale_datasets::qa::read_items;
 use kale_datasets::synth::SynthConfig;
-use kale_trainer::data::Example;
-use kale_trainer::eval::EvalOptions;
 use kale_trainer::prompt::PromptTemplate;
 use kale_trainer::stream::StreamingExamples;
 use kale_trainer::tokenizer::TextTokenizer;
-use kale_trainer::train::{TrainSummary, Trainer};
+use kale_trainer::train::{EvalSet, TrainSummary, Trainer};
 use kg_store::Store;
 use std::path::Path;
 use std::sync::Arc;
-
-type Eval<'a> = Option<(&'a [Example], Option<&'a [Example]>, &'a EvalOptions)>;
 
 pub fn train_streaming(
     trainer: &mut Trainer<'_>,
@@ -24,7 +20,7 @@ pub fn train_streaming(
     args: &TrainArgs,
     store_path: &Path,
     progress: &TerminalProgress,
-    eval: Eval<'_>,
+    eval: Option<EvalSet<'_>>,
 ) -> Result<TrainSummary> {
     let dataset = args
         .dataset

@@ -154,7 +154,7 @@ pub fn load_model(dir: &Path, device: Device, lora: Option<LoraConfig>) -> Resul
     })?;
     let mut unused: Vec<String> = tensors
         .into_keys()
-        .filter(|k| !is_buffer(k) && !(k == "lm_head.weight" && model.config.tie_word_embeddings))
+        .filter(|k| !(is_buffer(k) || k == "lm_head.weight" && model.config.tie_word_embeddings))
         .collect();
     unused.sort();
     Ok(Loaded {

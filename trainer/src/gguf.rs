@@ -277,7 +277,7 @@ impl GgufFile {
                 )))
             }
         };
-        if count % block != 0 {
+        if !count.is_multiple_of(block) {
             return Err(bad(format!("{count} values do not fill blocks of {block}")));
         }
         let start = self.data_start + info.offset as usize;

@@ -67,6 +67,14 @@ impl Examples for TokenizedExamples {
     }
 }
 
+/// What to evaluate during training: the questions, their fact checks (for known&incorrect),
+/// and how.
+pub type EvalSet<'a> = (
+    &'a [crate::data::Example],
+    Option<&'a [crate::data::Example]>,
+    &'a EvalOptions,
+);
+
 /// Who the KA target is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -315,7 +323,7 @@ impl<'a> Trainer<'a> {
         let ce = cross_entropy_terms(&answer_logits, &batch.answer_targets);
         let ka_count = batch.ka_mask.iter().filter(|&&m| m).count();
         let sft_count = batch.ka_mask.len() - ka_count;
-        let mut total = match self.config.objective {
+        let total = match self.config.objective {
             Objective::Sft | Objective::RationaleSft => ce.sum(Kind::Float),
             Objective::Ka | Objective::KaSft { .. } => {
                 // Examples without a rationale fall back to SFT.
@@ -346,7 +354,8 @@ impl<'a> Trainer<'a> {
                 }
             }
         };
-        total = total / total_tokens;
+        // Out of place: autograd must see a new tensor, not the sum modified.
+        let total = total / total_tokens;
         total.backward();
         (total.double_value(&[]), ka_count, sft_count)
     }
@@ -381,11 +390,7 @@ impl<'a> Trainer<'a> {
         examples: &mut dyn Examples,
         out: &Path,
         progress: &dyn Progress,
-        eval: Option<(
-            &[crate::data::Example],
-            Option<&[crate::data::Example]>,
-            &EvalOptions,
-        )>,
+        eval: Option<EvalSet<'_>>,
     ) -> Result<TrainSummary> {
         if examples.is_empty() {
             return Err(TrainerError::InvalidInput("no training examples".into()));
@@ -490,13 +495,16 @@ impl<'a> Trainer<'a> {
                     note.push_str(&status);
                 }
                 progress.note(&note);
-                if self.config.save_every.is_some_and(|n| self.step % n == 0)
+                if self
+                    .config
+                    .save_every
+                    .is_some_and(|n| self.step.is_multiple_of(n))
                     && self.step < total_steps
                 {
                     self.save_checkpoint(&out.join(format!("checkpoint-{}", self.step)))?;
                 }
                 if let (Some(n), Some((data, facts, options))) = (self.config.eval_every, eval) {
-                    if self.step % n == 0 && self.step < total_steps {
+                    if self.step.is_multiple_of(n) && self.step < total_steps {
                         let report = evaluate(&self.model, self.tokenizer, data, facts, options)?;
                         writeln!(metrics, "{}", json!({ "step": self.step, "eval": report }))
                             .map_err(TrainerError::io(&metrics_path))?;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::python;
+use common::{assert_encodes_as, python};
 use kale_trainer::checkpoint::load_model;
 use kale_trainer::generate::{chat_prompt, greedy};
 use kale_trainer::gguf::{import_gguf, GgufFile};
@@ -56,24 +56,12 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
     });
     let diff = (&ours - theirs).abs().max().double_value(&[]);
     assert!(diff < 1e-3, "logits differ by {diff}");
-    for (text, expected) in reply["strings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(reply["encoded"].as_array().unwrap())
-    {
-        let expected: Vec<i64> = expected
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i.as_i64().unwrap())
-            .collect();
-        assert_eq!(
-            loaded.tokenizer.encode(text.as_str().unwrap()).unwrap(),
-            expected,
-            "{text:?}"
-        );
-    }
+    assert_encodes_as(
+        &loaded.tokenizer,
+        &reply["strings"],
+        &reply["encoded"],
+        "smollm2",
+    );
 
     let answer = greedy(&loaded.model, &loaded.tokenizer, &ids, 16).unwrap();
     let answer = loaded.tokenizer.decode(&answer).unwrap();

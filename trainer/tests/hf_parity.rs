@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{python, tensor_from_nested};
+use common::{assert_encodes_as, python, tensor_from_nested};
 use kale_trainer::checkpoint::{load_model, save_model};
 use serde_json::Value;
 use std::path::Path;
@@ -35,24 +35,7 @@ fn logits_and_token_ids_match_transformers_for_every_architecture() {
         let theirs = tensor_from_nested(&r["logits"], Kind::Float);
         let diff = max_diff(&ours, &theirs);
         assert!(diff < 1e-4, "{name}: logits differ by {diff}");
-        for (text, ids) in r["strings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(r["encoded"].as_array().unwrap())
-        {
-            let expected: Vec<i64> = ids
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i.as_i64().unwrap())
-                .collect();
-            assert_eq!(
-                loaded.tokenizer.encode(text.as_str().unwrap()).unwrap(),
-                expected,
-                "{name}: {text}"
-            );
-        }
+        assert_encodes_as(&loaded.tokenizer, &r["strings"], &r["encoded"], name);
     }
 }
 

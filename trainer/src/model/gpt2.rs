@@ -79,10 +79,10 @@ impl Gpt2 {
                 &q, &k, &v, None, 0.0, true, None, false,
             );
             let y = y.transpose(1, 2).contiguous().view([b, t, hidden]);
-            h = h + block.attn_proj.forward(&y, pass);
+            h = &h + block.attn_proj.forward(&y, pass);
             let x = block.ln_2.forward(&h);
             let x = block.c_fc.forward(&x, pass).gelu("tanh");
-            h = h + block.mlp_proj.forward(&x, pass);
+            h = &h + block.mlp_proj.forward(&x, pass);
         }
         self.ln_f.forward(&h).matmul(&self.wte.tr())
     }

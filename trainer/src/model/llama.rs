@@ -170,10 +170,10 @@ impl Llama {
                 .transpose(1, 2)
                 .contiguous()
                 .view([b, t, self.heads * self.head_dim]);
-            h = h + layer.o_proj.forward(&y, pass);
+            h = &h + layer.o_proj.forward(&y, pass);
             let x = layer.post_attention_layernorm.forward(&h);
             let gated = layer.gate_proj.forward(&x, pass).silu() * layer.up_proj.forward(&x, pass);
-            h = h + layer.down_proj.forward(&gated, pass);
+            h = &h + layer.down_proj.forward(&gated, pass);
         }
         let h = self.norm.forward(&h);
         h.matmul(&self.lm_head.as_ref().unwrap_or(&self.embed_tokens).tr())

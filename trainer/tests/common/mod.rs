@@ -52,3 +52,29 @@ pub fn tensor_from_nested(value: &Value, kind: Kind) -> Tensor {
         .view(dims.as_slice())
         .to_kind(kind)
 }
+
+/// Our tokenizer gives the reference's ids for each string (`strings` and `encoded`: parallel
+/// JSON arrays).
+pub fn assert_encodes_as(
+    tokenizer: &kale_trainer::tokenizer::TextTokenizer,
+    strings: &Value,
+    encoded: &Value,
+    what: &str,
+) {
+    let strings = strings.as_array().expect("an array of strings");
+    let encoded = encoded.as_array().expect("an array of id lists");
+    assert_eq!(strings.len(), encoded.len());
+    for (text, ids) in strings.iter().zip(encoded) {
+        let expected: Vec<i64> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            tokenizer.encode(text.as_str().unwrap()).unwrap(),
+            expected,
+            "{what}: {text}"
+        );
+    }
+}

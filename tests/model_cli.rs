@@ -1,0 +1,216 @@
+//! The trainer's commands through the `kale` binary: init-model, train, eval --json (rescored
+//! independently by transformers), plot, generate, and their errors.
+
+mod common;
+
+use common::{kale, kale_ok};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn write_qa(path: &Path) {
+    let mut text = String::new();
+    let cities = ["Paris", "Rome", "Berlin", "Madrid", "Vienna", "Lisbon"];
+    for (i, city) in cities.iter().enumerate() {
+        let choices: Vec<&str> = (0..4).map(|k| cities[(i + k) % cities.len()]).collect();
+        text.push_str(
+            &serde_json::json!({
+                "id": format!("q{i}"), "question": format!("Which city is number {i}?"),
+                "choices": choices, "answer": 0,
+                "rationale": format!("city number {i} is {city}"),
+            })
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn init_train_eval_plot_and_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).to_str().unwrap().to_owned();
+    write_qa(&d.join("qa.jsonl"));
+    let made = kale(&[
+        "init-model",
+        "--arch",
+        "gpt2",
+        "--layers",
+        "2",
+        "--hidden",
+        "32",
+        "--heads",
+        "4",
+        "--out",
+        &path("model"),
+        "--tokenizer-from",
+        &path("qa.jsonl"),
+        "--vocab",
+        "300",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("model/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["model_type"], "gpt2");
+    assert_eq!(config["n_layer"], 2);
+    assert!(d.join("model/tokenizer.json").exists() && d.join("model/model.safetensors").exists());
+
+    kale_ok(&[
+        "train",
+        "--model",
+        &path("model"),
+        "--data",
+        &path("qa.jsonl"),
+        "--objective",
+        "ka",
+        "--epochs",
+        "3",
+        "--batch",
+        "2",
+        "--out",
+        &path("tuned"),
+        "--eval",
+        &path("qa.jsonl"),
+        "--eval-every",
+        "3",
+    ]);
+    let metrics = std::fs::read_to_string(d.join("tuned/metrics.jsonl")).unwrap();
+    assert_eq!(
+        metrics.lines().filter(|l| l.contains("\"loss\"")).count(),
+        9
+    );
+    assert!(metrics.lines().any(|l| l.contains("\"eval\"")));
+
+    let report: Value = serde_json::from_str(&kale_ok(&[
+        "eval",
+        "--model",
+        &path("tuned"),
+        "--data",
+        &path("qa.jsonl"),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["count"], 6);
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    for item in items {
+        assert!(!item["prompt_ids"].as_array().unwrap().is_empty());
+        let choices = item["choices"].as_array().unwrap();
+        assert_eq!(choices.len(), 4);
+        for c in choices {
+            assert!(c["logprob_sum"].as_f64().unwrap() < 0.0);
+            assert!(!c["ids"].as_array().unwrap().is_empty());
+        }
+    }
+    std::fs::write(d.join("eval.json"), report.to_string()).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/python/rescore.py"))
+        .args([path("tuned"), path("eval.json")])
+        .env("TRANSFORMERS_VERBOSITY", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rescored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rescored["items"], 6);
+    assert!(rescored["max_diff"].as_f64().unwrap() < 1e-3, "{rescored}");
+    assert_eq!(rescored["chosen_agree"], true, "{rescored}");
+
+    kale_ok(&[
+        "plot",
+        &path("tuned/metrics.jsonl"),
+        "--out",
+        &path("curves.png"),
+    ]);
+    assert!(std::fs::read(d.join("curves.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+
+    let generated = kale_ok(&[
+        "generate",
+        "--model",
+        &path("tuned"),
+        "Which city is",
+        "--max-tokens",
+        "4",
+    ]);
+    assert!(!generated.trim().is_empty());
+}
+
+#[test]
+fn trainer_commands_refuse_bad_input_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).to_str().unwrap().to_owned();
+    write_qa(&d.join("qa.jsonl"));
+    let err = |args: &[&str]| {
+        let out = kale(args);
+        assert!(!out.status.success(), "kale {} succeeded", args.join(" "));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = err(&[
+        "init-model",
+        "--arch",
+        "mamba",
+        "--layers",
+        "1",
+        "--hidden",
+        "8",
+        "--heads",
+        "2",
+        "--out",
+        &path("m"),
+        "--tokenizer-from",
+        &path("qa.jsonl"),
+    ]);
+    assert!(e.contains("mamba"), "{e}");
+    let e = err(&[
+        "train",
+        "--model",
+        &path("nowhere"),
+        "--data",
+        &path("qa.jsonl"),
+        "--out",
+        &path("o"),
+    ]);
+    assert!(e.contains("nowhere"), "{e}");
+    std::fs::write(d.join("broken.gguf"), b"GGUF\x03\x00\x00\x00").unwrap();
+    let e = err(&["import-gguf", &path("broken.gguf"), "--out", &path("hf")]);
+    assert!(e.contains("broken.gguf") && e.contains("truncated"), "{e}");
+    std::fs::write(
+        d.join("bad.jsonl"),
+        "{\"question\": \"q\", \"choices\": [\"a\"], \"answer\": 3}\n",
+    )
+    .unwrap();
+    kale_ok(&[
+        "init-model",
+        "--arch",
+        "llama",
+        "--layers",
+        "1",
+        "--hidden",
+        "16",
+        "--heads",
+        "2",
+        "--out",
+        &path("m2"),
+        "--tokenizer-from",
+        &path("qa.jsonl"),
+        "--tokenizer",
+        "word",
+    ]);
+    let e = err(&["eval", "--model", &path("m2"), "--data", &path("bad.jsonl")]);
+    assert!(e.contains("bad.jsonl") && e.contains(":1"), "{e}");
+    let e = err(&["plot", &path("qa.jsonl"), "--out", &path("x.png")]);
+    assert!(e.contains("qa.jsonl"), "{e}");
+}
