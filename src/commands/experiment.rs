@@ -69,7 +69,8 @@ pub struct ExperimentConfig {
     pub lr: f64,
     pub batch: usize,
     /// Objectives compared: sft, ka, ka+sft, and rationale-sft (trained and evaluated with the
-    /// rationale in the prompt: the upper bound).
+    /// rationale in the prompt: the upper bound). `ka@q||p` or `ka@jsd` picks KA's divergence
+    /// (KL(p||q), the paper's, by default).
     pub objectives: Vec<String>,
     /// The KA teacher: frozen (the taught model) or live (the current weights).
     pub teacher: String,
@@ -102,7 +103,7 @@ impl Default for ExperimentConfig {
             epochs: 6,
             lr: 1e-3,
             batch: 16,
-            objectives: ["sft", "ka", "ka+sft", "rationale-sft"]
+            objectives: ["sft", "ka", "ka+sft", "ka@q||p", "rationale-sft"]
                 .map(String::from)
                 .to_vec(),
             teacher: "frozen".into(),
@@ -154,9 +155,7 @@ impl ExperimentConfig {
             bail!("data {:?}: use world or wordnet", self.data);
         }
         for o in &self.objectives {
-            if Objective::parse(o, 1.0).is_none() {
-                bail!("objective {o:?}: use sft, ka, ka+sft or rationale-sft");
-            }
+            parse_objective(o)?;
         }
         if !["frozen", "live"].contains(&self.teacher.as_str()) {
             bail!("teacher {:?}: use frozen or live", self.teacher);
@@ -170,6 +169,17 @@ impl ExperimentConfig {
         }
         Ok(())
     }
+}
+
+/// `name[@divergence]`: an objective and KA's divergence.
+fn parse_objective(text: &str) -> Result<(Objective, Divergence)> {
+    let (name, kl) = text.split_once('@').unwrap_or((text, "p||q"));
+    let objective = Objective::parse(name, 1.0).ok_or_else(|| {
+        anyhow!("objective {text:?}: use sft, ka, ka+sft or rationale-sft (ka@q||p, ka@jsd for another divergence)")
+    })?;
+    let divergence = Divergence::parse(kl, 0.5)
+        .ok_or_else(|| anyhow!("objective {text:?}: the divergence is p||q, q||p or jsd"))?;
+    Ok((objective, divergence))
 }
 
 /// A knowledge graph in a store and its questions.
@@ -589,10 +599,10 @@ pub fn run_seed(
     let eval_every = (total_steps / config.evals.max(1)).max(1);
     let mut objectives = BTreeMap::new();
     for name in &config.objectives {
-        let objective = Objective::parse(name, 1.0).ok_or_else(|| anyhow!("objective {name:?}"))?;
+        let (objective, divergence) = parse_objective(name)?;
         let started = Instant::now();
         let loaded = load_model(&base_dir, Device::Cpu, None)?;
-        let out = dir.join(name.replace('+', "-"));
+        let out = dir.join(name.replace('+', "-").replace("||", "-").replace('@', "-"));
         let options = if objective == Objective::RationaleSft {
             rationale_eval.clone()
         } else {
@@ -603,7 +613,7 @@ pub fn run_seed(
             &loaded.tokenizer,
             TrainConfig {
                 objective,
-                divergence: Divergence::Forward,
+                divergence,
                 teacher: if config.teacher == "live" {
                     TeacherKind::Live
                 } else {
@@ -738,7 +748,7 @@ pub fn seed_report(config: &ExperimentConfig, result: &SeedResult) -> Value {
     report
 }
 
-/// Mean and 95% interval (Student's t) of values from independent seeds.
+/// Mean and 95% interval (Student's t) of shares from independent seeds.
 fn mean_ci(values: &[f64]) -> (f64, [f64; 2]) {
     let n = values.len();
     let mean = values.iter().sum::<f64>() / n.max(1) as f64;
@@ -752,7 +762,8 @@ fn mean_ci(values: &[f64]) -> (f64, [f64; 2]) {
     ];
     let t = T.get(n - 2).copied().unwrap_or(1.96);
     let half = t * (var / n as f64).sqrt();
-    (mean, [mean - half, mean + half])
+    // Every value here is a share: the interval stays within [0, 1].
+    (mean, [(mean - half).max(0.0), (mean + half).min(1.0)])
 }
 
 /// `kale experiment`: the pipeline over several seeds, a Markdown and a JSON report.
