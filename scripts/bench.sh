@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's benchmark numbers: the 10M-triple world, loads (ours and oxigraph's),
-# path queries (ours and oxigraph's, answers compared), the SPARQL query set, synthesis.
+# path queries (ours and oxigraph's, answers compared), the SPARQL query set, synthesis, and
+# training throughput (ours and PyTorch's).
 # Results go to bench-results/*.json. Needs about 6 GB of disk and a release build (built here).
 #
 #   scripts/bench.sh [WORK_DIR]        (default: bench-results/)
@@ -46,4 +47,7 @@ echo "== KI synthesis" >&2
 rm -rf wordnet-store
 "$kale" load wordnet-store wordnet.nt --quiet
 "$kale" synth wordnet-store --dataset wordnet-qa.jsonl --out wordnet-synth.jsonl --json-summary | tee synth-wordnet.json
+echo "== training throughput: kale, then PyTorch (same model, batches, threads)" >&2
+"$kale" bench train --json | tee train-kale.json
+"$py" "$root/benches/pytorch_train.py" | tee train-pytorch.json
 echo "results in $out/" >&2

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kale, kale_ok};
+use common::{kale, kale_ok, tiny_llama};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -192,23 +192,7 @@ fn trainer_commands_refuse_bad_input_with_the_reason() {
         "{\"question\": \"q\", \"choices\": [\"a\"], \"answer\": 3}\n",
     )
     .unwrap();
-    kale_ok(&[
-        "init-model",
-        "--arch",
-        "llama",
-        "--layers",
-        "1",
-        "--hidden",
-        "16",
-        "--heads",
-        "2",
-        "--out",
-        &path("m2"),
-        "--tokenizer-from",
-        &path("qa.jsonl"),
-        "--tokenizer",
-        "word",
-    ]);
+    tiny_llama(&d.join("m2"), &d.join("qa.jsonl"), 16);
     let e = err(&["eval", "--model", &path("m2"), "--data", &path("bad.jsonl")]);
     assert!(e.contains("bad.jsonl") && e.contains(":1"), "{e}");
     let e = err(&["plot", &path("qa.jsonl"), "--out", &path("x.png")]);

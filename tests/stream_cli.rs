@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::kale_ok;
+use common::{kale_ok, tiny_llama, world_with_questions};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -28,63 +28,12 @@ fn jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// A world, its store, questions and a tiny model with a tokenizer trained on the questions.
-fn setup(dir: &Path, questions: &str) {
-    let path = |n: &str| dir.join(n).to_str().unwrap().to_owned();
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        &path("w.nt"),
-        "--entities",
-        "400",
-        "--seed",
-        "5",
-    ]);
-    kale_ok(&["load", &path("store"), &path("w.nt")]);
-    kale_ok(&[
-        "gen",
-        "qa",
-        "--out",
-        &path("qa.jsonl"),
-        "--entities",
-        "400",
-        "--seed",
-        "5",
-        "--questions",
-        questions,
-    ]);
-}
-
-fn init_model(dir: &Path, corpus: &str) {
-    let path = |n: &str| dir.join(n).to_str().unwrap().to_owned();
-    kale_ok(&[
-        "init-model",
-        "--arch",
-        "llama",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--heads",
-        "2",
-        "--out",
-        &path("model"),
-        "--tokenizer-from",
-        corpus,
-        "--tokenizer",
-        "word",
-        "--vocab",
-        "2000",
-    ]);
-}
-
 #[test]
 fn streaming_trains_on_the_same_batches_as_the_file_it_would_write() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let path = |n: &str| d.join(n).to_str().unwrap().to_owned();
-    setup(d, "40");
+    world_with_questions(d, 400, 5, 40);
     kale_ok(&[
         "synth",
         &path("store"),
@@ -93,7 +42,7 @@ fn streaming_trains_on_the_same_batches_as_the_file_it_would_write() {
         "--out",
         &path("synth.jsonl"),
     ]);
-    init_model(d, &path("synth.jsonl"));
+    tiny_llama(&d.join("model"), &d.join("synth.jsonl"), 32);
     let train = |source: &[String], out: &str| {
         let mut args: Vec<String> = ["train", "--model", &path("model"), "--objective", "ka"]
             .iter()
@@ -145,7 +94,7 @@ fn an_edge_committed_during_a_run_reaches_a_later_epochs_rationale() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let path = |n: &str| d.join(n).to_str().unwrap().to_owned();
-    setup(d, "12");
+    world_with_questions(d, 400, 5, 12);
     // Two entities nothing connects yet, and a question about them.
     std::fs::write(
         d.join("island.nt"),
@@ -162,7 +111,7 @@ fn an_edge_committed_during_a_run_reaches_a_later_epochs_rationale() {
     );
     qa.push('\n');
     std::fs::write(d.join("qa.jsonl"), qa).unwrap();
-    init_model(d, &path("qa.jsonl"));
+    tiny_llama(&d.join("model"), &d.join("qa.jsonl"), 32);
 
     let mut run = Command::new(env!("CARGO_BIN_EXE_kale"))
         .args([

@@ -2,36 +2,14 @@
 
 mod common;
 
-use common::kale_ok;
+use common::{kale_ok, world_with_questions};
 use serde_json::Value;
 
 #[test]
 fn gen_qa_link_and_synth_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        &path("w.nt"),
-        "--entities",
-        "1500",
-        "--seed",
-        "8",
-    ]);
-    kale_ok(&["load", &path("store"), &path("w.nt")]);
-    kale_ok(&[
-        "gen",
-        "qa",
-        "--out",
-        &path("qa.jsonl"),
-        "--entities",
-        "1500",
-        "--seed",
-        "8",
-        "--questions",
-        "80",
-    ]);
+    world_with_questions(dir.path(), 1500, 8, 80);
     let questions: Vec<Value> = std::fs::read_to_string(path("qa.jsonl"))
         .unwrap()
         .lines()

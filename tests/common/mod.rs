@@ -31,3 +31,46 @@ pub fn stats(store: &Path) -> Value {
     serde_json::from_str(&kale_ok(&["stats", store.to_str().unwrap(), "--json"]))
         .expect("JSON stats")
 }
+
+/// `kale gen world`, `kale load` and `kale gen qa` into `dir`: `w.nt`, `store/`, `qa.jsonl` and
+/// `qa.facts.jsonl`.
+pub fn world_with_questions(dir: &Path, entities: usize, seed: u64, questions: usize) {
+    let path = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    let (entities, seed) = (entities.to_string(), seed.to_string());
+    let world = ["--entities", &entities, "--seed", &seed];
+    kale_ok(&[&["gen", "world", "--out", &path("w.nt")][..], &world].concat());
+    kale_ok(&["load", &path("store"), &path("w.nt")]);
+    let questions = questions.to_string();
+    kale_ok(
+        &[
+            &["gen", "qa", "--out", &path("qa.jsonl")][..],
+            &world,
+            &["--questions", &questions],
+        ]
+        .concat(),
+    );
+}
+
+/// `kale init-model`: a one-layer Llama with a word-level tokenizer trained on `corpus`.
+pub fn tiny_llama(out: &Path, corpus: &Path, hidden: usize) {
+    let hidden = hidden.to_string();
+    kale_ok(&[
+        "init-model",
+        "--arch",
+        "llama",
+        "--layers",
+        "1",
+        "--hidden",
+        &hidden,
+        "--heads",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--tokenizer-from",
+        corpus.to_str().unwrap(),
+        "--tokenizer",
+        "word",
+        "--vocab",
+        "2000",
+    ]);
+}
