@@ -146,30 +146,45 @@ SELECT ?path ?hop ?from ?predicate ?to WHERE {{
         .with_context(|| format!("writing {}", report_path.display()))?;
     let (curves, chart) = plot_seed(&result, out)?;
     println!(
-        "   {:<28} {:>9} {:>16} {:>15}",
-        "", "accuracy", "known&incorrect", "facts retained"
+        "   {:<28} {:>9} {:>16} {:>15} {:>11}",
+        "", "accuracy", "known&incorrect", "facts retained", "on choices"
     );
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", 100.0 * v));
-    println!(
-        "   {:<28} {:>9} {:>16} {:>15}",
+    let row = |name: &str, accuracy, known_incorrect, facts, mass| {
+        println!(
+            "   {name:<28} {:>9} {:>16} {:>15} {:>11}",
+            pct(Some(accuracy)),
+            pct(known_incorrect),
+            pct(facts),
+            pct(Some(mass))
+        );
+    };
+    let base = &result.base;
+    row(
         "taught model",
-        pct(Some(result.base.accuracy)),
-        pct(result.base.known_incorrect),
-        pct(result.base.facts_accuracy)
+        base.accuracy,
+        base.known_incorrect,
+        base.facts_accuracy,
+        base.choice_mass,
     );
     for (name, r) in &result.objectives {
-        println!(
-            "   {:<28} {:>9} {:>16} {:>15}",
+        row(
             name,
-            pct(Some(r.accuracy)),
-            pct(r.known_incorrect),
-            pct(r.fact_retention)
+            r.accuracy,
+            r.known_incorrect,
+            r.fact_retention,
+            r.choice_mass,
         );
     }
-    println!(
-        "   {:<28} {:>9}",
+    row(
         "teacher, rationale in prompt",
-        pct(Some(result.base.with_rationale_accuracy))
+        base.with_rationale_accuracy,
+        None,
+        None,
+        base.teacher_choice_mass,
+    );
+    println!(
+        "   (\"on choices\": the probability the model puts on the four choices at all; KA hands the student the teacher's whole distribution)"
     );
     println!(
         "\n   {} held-out questions, chance 25%; one seed swings by many points: `kale experiment --seeds 5` gives intervals.",

@@ -300,6 +300,8 @@ pub struct ObjectiveResult {
     pub known: Option<usize>,
     /// Fact checks of the held-out questions still answered right after fine-tuning.
     pub fact_retention: Option<f64>,
+    /// Probability the model puts on the choices at all (see `EvalReport::choice_mass`).
+    pub choice_mass: f64,
     /// Whether the model saw the rationale at test time (only the rationale-sft upper bound).
     pub with_rationale: bool,
     pub teacher: Option<String>,
@@ -320,6 +322,10 @@ pub struct BaseResult {
     pub known_incorrect: Option<f64>,
     /// The skill questions (other relations) with their rationale, as trained.
     pub skill_with_rationale_accuracy: f64,
+    /// Probability put on the choices at all, without and with the rationale (the teacher's:
+    /// what KA hands the student besides the ranking).
+    pub choice_mass: f64,
+    pub teacher_choice_mass: f64,
     pub seconds: f64,
 }
 
@@ -444,6 +450,16 @@ pub fn run_seed(
     target.shuffle(&mut rng);
     target.truncate(config.max_target);
     let (train_part, test_part) = target.split_at(target.len() / 2);
+    // The split as synthesised JSONL, so that any model of the run can be re-examined with
+    // `kale eval --data DIR/test.jsonl`.
+    for (name, part) in [("train.jsonl", train_part), ("test.jsonl", test_part)] {
+        let mut text = String::new();
+        for s in part {
+            text.push_str(&serde_json::to_string(s)?);
+            text.push('\n');
+        }
+        fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
     let skills: Vec<&Synthesized> = questions
         .iter()
         .filter(|s| {
@@ -580,15 +596,18 @@ pub fn run_seed(
         facts_accuracy: before.facts.as_ref().map(|f| f.accuracy),
         known_incorrect: before.known_incorrect,
         skill_with_rationale_accuracy: skill.accuracy.accuracy,
+        choice_mass: before.choice_mass,
+        teacher_choice_mass: teacher.choice_mass,
         seconds: started.elapsed().as_secs_f64(),
     };
     narrator.say(&format!(
-        "   taught in {:.0}s: facts {:.0}% known; skill questions with rationale {:.0}%; held-out target questions {:.0}% without and {:.0}% with the rationale (the teacher)",
+        "   taught in {:.0}s: facts {:.0}% known; skill questions with rationale {:.0}%; held-out target questions {:.0}% without and {:.0}% with the rationale (the teacher, {:.0}% of its probability on the choices)",
         base_result.seconds,
         100.0 * base_result.facts_accuracy.unwrap_or(0.0),
         100.0 * base_result.skill_with_rationale_accuracy,
         100.0 * base_result.accuracy,
-        100.0 * base_result.with_rationale_accuracy
+        100.0 * base_result.with_rationale_accuracy,
+        100.0 * base_result.teacher_choice_mass
     ));
     drop(base_model);
 
@@ -653,18 +672,20 @@ pub fn run_seed(
             known_incorrect: report.known_incorrect,
             known: report.known,
             fact_retention: report.facts.as_ref().map(|f| f.accuracy),
+            choice_mass: report.choice_mass,
             with_rationale: options.with_rationale,
             teacher: objective.uses_teacher().then(|| config.teacher.clone()),
             seconds: started.elapsed().as_secs_f64(),
             metrics: out.join("metrics.jsonl"),
         };
         narrator.say(&format!(
-            "   {name:<14} accuracy {:>5.1}% [{:.0}-{:.0}]  known&incorrect {}  facts retained {}  ({:.0}s)",
+            "   {name:<14} accuracy {:>5.1}% [{:.0}-{:.0}]  known&incorrect {}  facts retained {}  on the choices {:.0}%  ({:.0}s)",
             100.0 * result.accuracy,
             100.0 * result.ci95[0],
             100.0 * result.ci95[1],
             percent(result.known_incorrect),
             percent(result.fact_retention),
+            100.0 * result.choice_mass,
             result.seconds
         ));
         objectives.insert(name.clone(), result);
@@ -837,6 +858,7 @@ fn summarize(config: &ExperimentConfig, results: &[SeedResult], seconds: f64) ->
                 "accuracy": stat(of(&|r| Some(r.accuracy))),
                 "known_incorrect": stat(of(&|r| r.known_incorrect)),
                 "fact_retention": stat(of(&|r| r.fact_retention)),
+                "choice_mass": stat(of(&|r| Some(r.choice_mass))),
                 "with_rationale": results.iter().any(|r| r.objectives.get(name).is_some_and(|o| o.with_rationale)),
             }),
         );
@@ -856,6 +878,8 @@ fn summarize(config: &ExperimentConfig, results: &[SeedResult], seconds: f64) ->
             "teacher_with_rationale_accuracy": base(&|b| Some(b.with_rationale_accuracy)),
             "facts_accuracy": base(&|b| b.facts_accuracy),
             "skill_with_rationale_accuracy": base(&|b| Some(b.skill_with_rationale_accuracy)),
+            "choice_mass": base(&|b| Some(b.choice_mass)),
+            "teacher_choice_mass": base(&|b| Some(b.teacher_choice_mass)),
         },
         "objectives": objectives,
         "per_seed": results.iter().map(|r| seed_report(config, r)).collect::<Vec<_>>(),
@@ -864,8 +888,11 @@ fn summarize(config: &ExperimentConfig, results: &[SeedResult], seconds: f64) ->
 
 fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Value) -> String {
     let cell = |v: &Value| -> String {
+        let seeds = v["values"].as_array().map_or(0, Vec::len);
         match v["mean"].as_f64() {
-            Some(mean) if v["values"].as_array().is_some_and(|a| !a.is_empty()) => {
+            // One seed has no spread to show.
+            Some(mean) if seeds == 1 => format!("{:.1}%", 100.0 * mean),
+            Some(mean) if seeds > 1 => {
                 let ci = &v["ci95"];
                 format!(
                     "{:.1}% [{:.1}, {:.1}]",
@@ -898,16 +925,18 @@ fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Value) 
         results.iter().map(|r| r.test).sum::<usize>() / n.max(1),
         config.teacher
     ));
-    md.push_str("| model | accuracy | known&incorrect | facts retained |\n|---|---|---|---|\n");
+    md.push_str("| model | accuracy | known&incorrect | facts retained | probability on the choices |\n|---|---|---|---|---|\n");
     let base = &summary["base"];
     md.push_str(&format!(
-        "| taught model, no fine-tuning | {} | | {} |\n",
+        "| taught model, no fine-tuning | {} | | {} | {} |\n",
         cell(&base["accuracy"]),
-        cell(&base["facts_accuracy"])
+        cell(&base["facts_accuracy"]),
+        cell(&base["choice_mass"])
     ));
     md.push_str(&format!(
-        "| taught model with the rationale in the prompt (the KA teacher) | {} | | |\n",
-        cell(&base["teacher_with_rationale_accuracy"])
+        "| taught model with the rationale in the prompt (the KA teacher) | {} | | | {} |\n",
+        cell(&base["teacher_with_rationale_accuracy"]),
+        cell(&base["teacher_choice_mass"])
     ));
     for name in &config.objectives {
         let o = &summary["objectives"][name];
@@ -917,14 +946,15 @@ fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Value) 
             format!("`{name}`")
         };
         md.push_str(&format!(
-            "| {label} | {} | {} | {} |\n",
+            "| {label} | {} | {} | {} | {} |\n",
             cell(&o["accuracy"]),
             cell(&o["known_incorrect"]),
-            cell(&o["fact_retention"])
+            cell(&o["fact_retention"]),
+            cell(&o["choice_mass"])
         ));
     }
     md.push_str(&format!(
-        "\nChance is 25% (4 choices). Skill questions answered with their rationale after teaching: {}. Took {:.0}s.\n",
+        "\nChance is 25% (4 choices). \"Probability on the choices\": the model's probability that its answer is one of the four choices at all (accuracy only ranks them; KA hands the student the teacher's whole distribution). Skill questions answered with their rationale after teaching: {}. Took {:.0}s.\n",
         cell(&base["skill_with_rationale_accuracy"]),
         summary["seconds"].as_f64().unwrap_or(0.0)
     ));

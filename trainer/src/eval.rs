@@ -107,6 +107,10 @@ pub struct EvalReport {
     /// Share of the known questions answered wrongly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_incorrect: Option<f64>,
+    /// Mean over items of the probability the model gives its choices together (each choice's
+    /// whole-sequence probability after the prompt): how much of its answer lands on a choice
+    /// at all. Accuracy only ranks the choices; a KA teacher hands over its whole distribution.
+    pub choice_mass: f64,
     #[serde(skip)]
     pub results: Vec<ItemResult>,
 }
@@ -260,6 +264,11 @@ pub fn evaluate(
         }
     }
     let correct = results.iter().filter(|r| r.correct).count();
+    let choice_mass = results
+        .iter()
+        .map(|r| r.choices.iter().map(|c| c.logprob_sum.exp()).sum::<f64>())
+        .sum::<f64>()
+        / results.len().max(1) as f64;
     let mut report = EvalReport {
         accuracy: Accuracy::of(correct, results.len()),
         by_kind: by_kind
@@ -269,6 +278,7 @@ pub fn evaluate(
         facts: None,
         known: None,
         known_incorrect: None,
+        choice_mass,
         results,
     };
     if let Some(facts) = facts {
