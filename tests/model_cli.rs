@@ -124,6 +124,10 @@ fn init_train_eval_plot_and_generate() {
     let rescored: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rescored["items"], 6);
     assert!(rescored["max_diff"].as_f64().unwrap() < 1e-3, "{rescored}");
+    assert!(
+        rescored["choice_mass_diff"].as_f64().unwrap() < 1e-4,
+        "{rescored}"
+    );
     assert_eq!(rescored["chosen_agree"], true, "{rescored}");
 
     kale_ok(&[

@@ -184,7 +184,7 @@ SELECT ?path ?hop ?from ?predicate ?to WHERE {{
         base.teacher_choice_mass,
     );
     println!(
-        "   (\"on choices\": the probability the model puts on the four choices at all; KA hands the student the teacher's whole distribution)"
+        "   (\"on choices\": the probability that the model's answer starts like one of the four choices; KA hands the student the teacher's whole distribution)"
     );
     println!(
         "\n   {} held-out questions, chance 25%; one seed swings by many points: `kale experiment --seeds 5` gives intervals.",

@@ -940,6 +940,8 @@ fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Value) 
     ));
     for name in &config.objectives {
         let o = &summary["objectives"][name];
+        // A `|` inside a table cell must be escaped, even in a code span (`ka@q||p`).
+        let name = name.replace('|', "\\|");
         let label = if o["with_rationale"].as_bool() == Some(true) {
             format!("`{name}` (rationale in the prompt at test time: upper bound)")
         } else {
@@ -954,7 +956,7 @@ fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Value) 
         ));
     }
     md.push_str(&format!(
-        "\nChance is 25% (4 choices). \"Probability on the choices\": the model's probability that its answer is one of the four choices at all (accuracy only ranks them; KA hands the student the teacher's whole distribution). Skill questions answered with their rationale after teaching: {}. Took {:.0}s.\n",
+        "\nChance is 25% (4 choices). \"Probability on the choices\": the model's probability that its answer starts like one of the four choices at all (accuracy only ranks them; KA hands the student the teacher's whole distribution). Skill questions answered with their rationale after teaching: {}. Took {:.0}s.\n",
         cell(&base["skill_with_rationale_accuracy"]),
         summary["seconds"].as_f64().unwrap_or(0.0)
     ));

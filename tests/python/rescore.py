@@ -1,6 +1,8 @@
 """Recomputes `kale eval --json` scores with Hugging Face transformers: for every item and
-choice, the summed log-probability of the choice's ids after the prompt ids. Prints the largest
-difference from kale's `logprob_sum` and whether every `chosen` index agrees.
+choice, the summed log-probability of the choice's ids after the prompt ids and that of its first
+token alone; and the report's `choice_mass` (the mean next-token probability of the choices'
+distinct first tokens). Prints the largest difference from kale's `logprob_sum` and
+`first_logprob`, the difference in `choice_mass`, and whether every `chosen` index agrees.
 
     rescore.py MODEL_DIR EVAL_JSON
 """
@@ -14,19 +16,23 @@ from transformers import AutoModelForCausalLM
 def main(model_dir, report_path):
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     report = json.load(open(report_path))
-    worst, agree = 0.0, True
+    worst, agree, mass = 0.0, True, 0.0
     for item in report["items"]:
         prompt = item["prompt_ids"]
-        scores = []
+        scores, firsts = [], {}
         for choice in item["choices"]:
             ids = torch.tensor([prompt + choice["ids"]])
             with torch.no_grad():
                 logp = torch.log_softmax(model(ids).logits[0].double(), -1)
             total = sum(logp[len(prompt) - 1 + j, t].item() for j, t in enumerate(choice["ids"]))
-            worst = max(worst, abs(total - choice["logprob_sum"]))
+            first = logp[len(prompt) - 1, choice["ids"][0]].item()
+            firsts[choice["ids"][0]] = first
+            worst = max(worst, abs(total - choice["logprob_sum"]), abs(first - choice["first_logprob"]))
             scores.append(total / len(choice["ids"]))
+        mass += sum(torch.tensor(list(firsts.values())).exp().tolist()) / len(report["items"])
         agree &= max(range(len(scores)), key=scores.__getitem__) == item["chosen"]
-    print(json.dumps({"max_diff": worst, "chosen_agree": agree, "items": len(report["items"])}))
+    print(json.dumps({"max_diff": worst, "chosen_agree": agree, "items": len(report["items"]),
+                      "choice_mass_diff": abs(mass - report["choice_mass"])}))
 
 
 if __name__ == "__main__":

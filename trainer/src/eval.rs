@@ -51,6 +51,8 @@ pub struct ChoiceScore {
     /// The choice's token ids, scored after `prompt_ids`.
     pub ids: Vec<i64>,
     pub logprob_sum: f64,
+    /// Log-probability of the choice's first token alone.
+    pub first_logprob: f64,
     /// What the choice is ranked by (the mean or the sum).
     pub score: f64,
 }
@@ -107,9 +109,10 @@ pub struct EvalReport {
     /// Share of the known questions answered wrongly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known_incorrect: Option<f64>,
-    /// Mean over items of the probability the model gives its choices together (each choice's
-    /// whole-sequence probability after the prompt): how much of its answer lands on a choice
-    /// at all. Accuracy only ranks the choices; a KA teacher hands over its whole distribution.
+    /// Mean over items of the probability that the model's answer starts like one of the
+    /// choices (the next-token probability of the choices' distinct first tokens): how much of
+    /// its answer lands on a choice at all. Accuracy only ranks the choices; a KA teacher hands
+    /// over its whole distribution.
     pub choice_mass: f64,
     #[serde(skip)]
     pub results: Vec<ItemResult>,
@@ -159,6 +162,7 @@ pub fn score_items(
     let mut order: Vec<usize> = (0..sequences.len()).collect();
     order.sort_by_key(|&s| sequences[s].3.len());
     let mut sums = vec![0.0; sequences.len()];
+    let mut firsts = vec![0.0; sequences.len()];
     let pad = tokenizer.pad;
     tch::no_grad(|| -> Result<()> {
         for batch in order.chunks(options.batch.max(1)) {
@@ -180,12 +184,14 @@ pub fn score_items(
             let vocab = logits.size()[2];
             // Only the rows that predict choice tokens: the logits at position i predict token i+1.
             let (mut rows, mut targets, mut owner) = (Vec::new(), Vec::new(), Vec::new());
+            let mut first = Vec::new();
             for (row, &s) in batch.iter().enumerate() {
                 let (_, _, prompt_len, seq) = &sequences[s];
                 for (pos, &token) in seq.iter().enumerate().skip(*prompt_len) {
                     rows.push((row * width + pos - 1) as i64);
                     targets.push(token);
                     owner.push(s);
+                    first.push(pos == *prompt_len);
                 }
             }
             let device = model.device();
@@ -202,8 +208,11 @@ pub fn score_items(
                 .squeeze_dim(1)
                 .to_device(tch::Device::Cpu);
             let values: Vec<f32> = Vec::try_from(&logp).map_err(TrainerError::from)?;
-            for (s, v) in owner.into_iter().zip(values) {
+            for ((s, v), first) in owner.into_iter().zip(values).zip(first) {
                 sums[s] += f64::from(v);
+                if first {
+                    firsts[s] = f64::from(v);
+                }
             }
         }
         Ok(())
@@ -230,6 +239,7 @@ pub fn score_items(
         results[*i].choices.push(ChoiceScore {
             ids,
             logprob_sum: sums[s],
+            first_logprob: firsts[s],
             score,
         });
     }
@@ -266,7 +276,16 @@ pub fn evaluate(
     let correct = results.iter().filter(|r| r.correct).count();
     let choice_mass = results
         .iter()
-        .map(|r| r.choices.iter().map(|c| c.logprob_sum.exp()).sum::<f64>())
+        .map(|r| {
+            let mut firsts: Vec<(i64, f64)> = r
+                .choices
+                .iter()
+                .filter_map(|c| Some((*c.ids.first()?, c.first_logprob.exp())))
+                .collect();
+            firsts.sort_by_key(|f| f.0);
+            firsts.dedup_by_key(|f| f.0);
+            firsts.iter().map(|f| f.1).sum::<f64>()
+        })
         .sum::<f64>()
         / results.len().max(1) as f64;
     let mut report = EvalReport {
