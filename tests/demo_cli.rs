@@ -25,7 +25,12 @@ fn the_quick_demo_reports_sft_and_ka_with_their_charts() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     for objective in ["sft", "ka"] {
-        for key in ["accuracy", "known_incorrect", "fact_retention"] {
+        for key in [
+            "accuracy",
+            "known_incorrect",
+            "fact_retention",
+            "choice_mass",
+        ] {
             let v = report[objective][key].as_f64().unwrap_or(-1.0);
             assert!(
                 (0.0..=1.0).contains(&v),
