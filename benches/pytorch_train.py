@@ -3,7 +3,8 @@ with transformers' LlamaForCausalLM, on the same thread count. Prints JSON like
 `kale bench train --json`.
 
     .venv/bin/python benches/pytorch_train.py [--layers 4 --hidden 256 --heads 4 --vocab 4096
-        --batch 8 --prompt 48 --answer 16 --rationale 32 --steps 30 --warmup 5 --threads 2]
+        --batch 8 --prompt 48 --answer 16 --rationale 32 --steps 30 --warmup 5 --threads 2
+        --logits answer|all]
 """
 import argparse
 import json
@@ -22,6 +23,9 @@ def main():
                           ("threads", 2)]:
         ap.add_argument(f"--{name}", type=int, default=default)
     ap.add_argument("--objectives", default="sft,ka")
+    # transformers' logits_to_keep: the output projection for the answer positions only, as kale
+    # does; "all" is transformers' default (every position).
+    ap.add_argument("--logits", choices=["answer", "all"], default="answer")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -49,13 +53,14 @@ def main():
             answer = torch.randint(2, a.vocab, (a.batch, a.answer), generator=g)
             start = time.perf_counter()
             student = torch.cat([prompt, answer], 1)
-            logits = model(student).logits[:, a.prompt - 1:-1]
+            keep = a.answer + 1 if a.logits == "answer" else 0
+            logits = model(student, logits_to_keep=keep).logits[:, -a.answer - 1:-1]
             if objective == "sft":
                 loss = F.cross_entropy(logits.reshape(-1, a.vocab), answer.reshape(-1))
             else:
                 with torch.no_grad():
                     t_ids = torch.cat([prompt, rationale, answer], 1)
-                    t_logits = teacher(t_ids).logits[:, a.prompt + a.rationale - 1:-1]
+                    t_logits = teacher(t_ids, logits_to_keep=keep).logits[:, -a.answer - 1:-1]
                 logp = F.log_softmax(logits, -1)
                 logq = F.log_softmax(t_logits, -1)
                 loss = (logp.exp() * (logp - logq)).sum(-1).mean()
@@ -71,7 +76,7 @@ def main():
                         "step_ms": 1e3 * a.batch * (a.prompt + a.answer) / rate,
                         "parameters": sum(p.numel() for p in model.parameters())})
     print(json.dumps({"implementation": f"PyTorch {torch.__version__} eager, transformers LlamaForCausalLM",
-                      "threads": a.threads, "objectives": results}, indent=2))
+                      "threads": a.threads, "logits": a.logits, "objectives": results}, indent=2))
 
 
 if __name__ == "__main__":

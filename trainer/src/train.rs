@@ -317,9 +317,9 @@ impl<'a> Trainer<'a> {
     /// Forward and backward of one micro-batch; the loss is its share of the step's mean over
     /// `total_tokens` answer tokens. Returns (loss share, KA tokens, SFT tokens).
     fn micro_step(&self, batch: &MicroBatch, total_tokens: f64) -> (f64, usize, usize) {
-        let logits = self.model.forward(&batch.student, true);
-        let vocab = logits.size()[2];
-        let answer_logits = logits.view([-1, vocab]).index_select(0, &batch.answer_rows);
+        let answer_logits = self
+            .model
+            .forward_rows(&batch.student, &batch.answer_rows, true);
         let ce = cross_entropy_terms(&answer_logits, &batch.answer_targets);
         let ka_count = batch.ka_mask.iter().filter(|&&m| m).count();
         let sft_count = batch.ka_mask.len() - ka_count;
@@ -331,15 +331,16 @@ impl<'a> Trainer<'a> {
                 let sft_part = ce.masked_select(&mask.logical_not()).sum(Kind::Float);
                 let ka_part = match &batch.teacher {
                     Some((teacher_ids, teacher_rows)) => {
-                        let teacher_logits = tch::no_grad(|| match &self.teacher {
-                            Teacher::Live => self.model.forward(teacher_ids, false),
-                            Teacher::Copy(m) => m.forward(teacher_ids, false),
-                            Teacher::Base => self.model.forward_base(teacher_ids),
+                        let t = tch::no_grad(|| match &self.teacher {
+                            Teacher::Live => {
+                                self.model.forward_rows(teacher_ids, teacher_rows, false)
+                            }
+                            Teacher::Copy(m) => m.forward_rows(teacher_ids, teacher_rows, false),
+                            Teacher::Base => {
+                                self.model.forward_base_rows(teacher_ids, teacher_rows)
+                            }
                             Teacher::None => unreachable!("KA objectives have a teacher"),
                         });
-                        let t = teacher_logits
-                            .view([-1, vocab])
-                            .index_select(0, teacher_rows);
                         let s = answer_logits.index_select(0, &mask.nonzero().squeeze_dim(1));
                         divergence_terms(&s, &t, self.config.divergence, self.config.temperature)
                             .sum(Kind::Float)

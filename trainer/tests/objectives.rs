@@ -5,11 +5,13 @@ mod common;
 
 use common::python;
 use kale_trainer::checkpoint::load_model;
+use kale_trainer::config::{Arch, ModelConfig};
 use kale_trainer::data::Tokenized;
 use kale_trainer::loss::{Divergence, Objective};
+use kale_trainer::model::CausalLm;
 use kale_trainer::train::{TeacherKind, TrainConfig, Trainer};
 use serde_json::{json, Value};
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// Two examples with rationales, as token ids of the tiny reference vocabulary.
 fn batch() -> Vec<Tokenized> {
@@ -36,6 +38,25 @@ fn padded(rows: &[Vec<i64>]) -> Vec<Vec<i64>> {
             r
         })
         .collect()
+}
+
+/// Training computes logits only at the answer positions; they must be those rows of the full
+/// logits, for both architectures.
+#[test]
+fn row_logits_are_the_rows_of_the_full_logits() {
+    for arch in [Arch::Gpt2, Arch::Llama] {
+        let config = ModelConfig::new(arch, 50, 2, 16, 2, 2, 32, 0, 0).unwrap();
+        let model = CausalLm::new(config, Device::Cpu, None);
+        let ids = Tensor::from_slice(&[1i64, 5, 9, 23, 4, 8, 15, 16]).view([2, 4]);
+        let rows = Tensor::from_slice(&[1i64, 3, 6]);
+        let full = model
+            .forward(&ids, false)
+            .view([-1, 50])
+            .index_select(0, &rows);
+        let picked = model.forward_rows(&ids, &rows, false);
+        assert_eq!(picked.size(), [3, 50]);
+        assert!(full.allclose(&picked, 1e-6, 1e-6, false), "{arch:?}");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! GPT-2 with Hugging Face's parameter names (`transformer.h.0.attn.c_attn.weight`, ...).
 
-use super::layers::{normal_init, LayerNorm, Linear, Pass};
+use super::layers::{normal_init, select_rows, LayerNorm, Linear, Pass};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;
@@ -61,8 +61,9 @@ impl Gpt2 {
         }
     }
 
-    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`.
-    pub fn forward(&self, ids: &Tensor, pass: Pass) -> Tensor {
+    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`, or with `rows` (indices into
+    /// the flattened `batch * time` positions) only those rows' logits, `[rows, vocab]`.
+    pub fn forward(&self, ids: &Tensor, pass: Pass, rows: Option<&Tensor>) -> Tensor {
         let (b, t) = ids.size2().expect("ids are [batch, time]");
         let positions = Tensor::arange(t, (Kind::Int64, ids.device()));
         let mut h = Tensor::embedding(&self.wte, ids, -1, false, false)
@@ -84,7 +85,7 @@ impl Gpt2 {
             let x = block.c_fc.forward(&x, pass).gelu("tanh");
             h = &h + block.mlp_proj.forward(&x, pass);
         }
-        self.ln_f.forward(&h).matmul(&self.wte.tr())
+        select_rows(&self.ln_f.forward(&h), rows).matmul(&self.wte.tr())
     }
 
     pub fn linears_mut(&mut self) -> Vec<&mut Linear> {

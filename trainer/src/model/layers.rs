@@ -166,3 +166,15 @@ impl RmsNorm {
         &self.weight * normed
     }
 }
+
+/// The final hidden states `[batch, time, hidden]`, as they are or only `rows` of the flattened
+/// positions, `[rows, hidden]`.
+pub fn select_rows(h: &Tensor, rows: Option<&Tensor>) -> Tensor {
+    match rows {
+        Some(rows) => {
+            let hidden = h.size()[2];
+            h.view([-1, hidden]).index_select(0, rows)
+        }
+        None => h.shallow_clone(),
+    }
+}

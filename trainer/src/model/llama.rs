@@ -2,7 +2,7 @@
 //! (`model.layers.0.self_attn.q_proj.weight`, ...): RMS norm, rotary embeddings (rotate-half),
 //! grouped-query attention through libtorch's fused attention, SwiGLU.
 
-use super::layers::{normal_init, Linear, Pass, RmsNorm};
+use super::layers::{normal_init, select_rows, Linear, Pass, RmsNorm};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;
@@ -132,8 +132,9 @@ impl Llama {
         (emb.cos(), emb.sin())
     }
 
-    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`.
-    pub fn forward(&self, ids: &Tensor, pass: Pass) -> Tensor {
+    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`, or with `rows` (indices into
+    /// the flattened `batch * time` positions) only those rows' logits, `[rows, vocab]`.
+    pub fn forward(&self, ids: &Tensor, pass: Pass, rows: Option<&Tensor>) -> Tensor {
         let (b, t) = ids.size2().expect("ids are [batch, time]");
         let mut h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
         let (cos, sin) = self.rope(t, ids.device());
@@ -175,7 +176,7 @@ impl Llama {
             let gated = layer.gate_proj.forward(&x, pass).silu() * layer.up_proj.forward(&x, pass);
             h = &h + layer.down_proj.forward(&gated, pass);
         }
-        let h = self.norm.forward(&h);
+        let h = select_rows(&self.norm.forward(&h), rows);
         h.matmul(&self.lm_head.as_ref().unwrap_or(&self.embed_tokens).tr())
     }
 

@@ -84,26 +84,43 @@ impl CausalLm {
                 train,
                 adapters: true,
             },
+            None,
         )
     }
 
-    /// Logits of the base model alone, adapters bypassed (with fresh adapters, whose B is zero,
-    /// that is the model as it started: the frozen teacher at no cost of a copy).
-    pub fn forward_base(&self, ids: &Tensor) -> Tensor {
+    /// Logits `[rows, vocab]` of the given positions only (indices into the flattened
+    /// `batch * time` positions): training needs the answer positions alone, and the output
+    /// projection of every other position is a quarter of a small model's work.
+    pub fn forward_rows(&self, ids: &Tensor, rows: &Tensor, train: bool) -> Tensor {
+        self.forward_pass(
+            ids,
+            Pass {
+                train,
+                adapters: true,
+            },
+            Some(rows),
+        )
+    }
+
+    /// Logits of `rows` (as in [`CausalLm::forward_rows`]) from the base model alone, adapters
+    /// bypassed (with fresh adapters, whose B is zero, that is the model as it started: the
+    /// frozen teacher at no cost of a copy).
+    pub fn forward_base_rows(&self, ids: &Tensor, rows: &Tensor) -> Tensor {
         self.forward_pass(
             ids,
             Pass {
                 train: false,
                 adapters: false,
             },
+            Some(rows),
         )
     }
 
-    fn forward_pass(&self, ids: &Tensor, pass: Pass) -> Tensor {
+    fn forward_pass(&self, ids: &Tensor, pass: Pass, rows: Option<&Tensor>) -> Tensor {
         let device = self.device();
         let run = || match &self.net {
-            Network::Gpt2(m) => m.forward(ids, pass),
-            Network::Llama(m) => m.forward(ids, pass),
+            Network::Gpt2(m) => m.forward(ids, pass, rows),
+            Network::Llama(m) => m.forward(ids, pass, rows),
         };
         // bf16 on GPUs (fp32 master weights), fp32 on the CPU, which has no autocast.
         if device.is_cuda() {
