@@ -3,10 +3,9 @@
 
 mod common;
 
-use common::{kale, kale_ok, tiny_llama};
+use common::{kale, kale_ok, python, tiny_llama};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn write_qa(path: &Path) {
     let mut text = String::new();
@@ -109,19 +108,8 @@ fn init_train_eval_plot_and_generate() {
         }
     }
     std::fs::write(d.join("eval.json"), report.to_string()).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/python/rescore.py"))
-        .args([path("tuned"), path("eval.json")])
-        .env("TRANSFORMERS_VERBOSITY", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rescored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rescored: Value =
+        serde_json::from_str(&python("rescore.py", &[&path("tuned"), &path("eval.json")])).unwrap();
     assert_eq!(rescored["items"], 6);
     assert!(rescored["max_diff"].as_f64().unwrap() < 1e-3, "{rescored}");
     assert!(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kale, kale_ok};
+use common::{kale, kale_ok, python};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -135,23 +135,7 @@ impl Drop for Server {
 }
 
 fn python_client(url: &str, extra: &[&str]) {
-    let python = root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "no project venv: run scripts/setup.sh --test first"
-    );
-    let out = Command::new(python)
-        .arg(root().join("tests/python/endpoint_client.py"))
-        .arg(url)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    python("endpoint_client.py", &[&[url], extra].concat());
 }
 
 #[test]

@@ -26,6 +26,30 @@ pub fn kale_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Runs `tests/python/SCRIPT` with the project venv's Python; fails the test with its output if
+/// it fails, and returns its stdout.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let interpreter = root.join(".venv/bin/python");
+    assert!(
+        interpreter.exists(),
+        "no project venv: run scripts/setup.sh --test first"
+    );
+    let out = Command::new(interpreter)
+        .arg(root.join("tests/python").join(script))
+        .args(args)
+        .env("TRANSFORMERS_VERBOSITY", "error")
+        .output()
+        .expect("the venv's Python runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// `kale stats --json`.
 pub fn stats(store: &Path) -> Value {
     serde_json::from_str(&kale_ok(&["stats", store.to_str().unwrap(), "--json"]))

@@ -91,15 +91,18 @@ fn every_quantisation_type_dequantises_as_gguf_py_does() {
 #[test]
 fn damaged_gguf_files_are_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
+    let import_error = |file: &Path, out: &str| {
+        import_gguf(file, &dir.path().join(out))
+            .err()
+            .expect("the import fails")
+            .to_string()
+    };
     let head = std::fs::read(smollm())
         .map(|bytes| bytes[..4096].to_vec())
         .unwrap();
     let truncated = dir.path().join("truncated.gguf");
     std::fs::write(&truncated, &head).unwrap();
-    let err = import_gguf(&truncated, &dir.path().join("a"))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = import_error(&truncated, "a");
     assert!(
         err.contains("truncated.gguf") && err.contains("truncated"),
         "{err}"
@@ -107,19 +110,13 @@ fn damaged_gguf_files_are_refused_with_the_file_named() {
 
     let not_gguf = dir.path().join("weights.gguf");
     std::fs::write(&not_gguf, b"PK\x03\x04 not a gguf file at all").unwrap();
-    let err = import_gguf(&not_gguf, &dir.path().join("b"))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = import_error(&not_gguf, "b");
     assert!(
         err.contains("weights.gguf") && err.contains("bad magic"),
         "{err}"
     );
 
     let missing = dir.path().join("nowhere.gguf");
-    let err = import_gguf(&missing, &dir.path().join("c"))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = import_error(&missing, "c");
     assert!(err.contains("nowhere.gguf"), "{err}");
 }

@@ -88,6 +88,12 @@ fn bad_checkpoints_name_the_file_or_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let _ = reference(dir.path());
     let llama = dir.path().join("llama");
+    let load_error = |dir: &Path| {
+        load_model(dir, Device::Cpu, None)
+            .err()
+            .expect("the load fails")
+            .to_string()
+    };
     // A config that disagrees with the weights.
     let bad = dir.path().join("bad-shape");
     std::fs::create_dir_all(&bad).unwrap();
@@ -98,19 +104,13 @@ fn bad_checkpoints_name_the_file_or_tensor() {
         serde_json::from_str(&std::fs::read_to_string(llama.join("config.json")).unwrap()).unwrap();
     config["intermediate_size"] = 48.into();
     std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
-    let err = load_model(&bad, Device::Cpu, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(&bad);
     assert!(err.contains("mlp.") && err.contains("shape"), "{err}");
     // A tokenizer whose ids run past the embedding table.
     config["intermediate_size"] = 64.into();
     config["vocab_size"] = 200.into();
     std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
-    let err = load_model(&bad, Device::Cpu, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(&bad);
     assert!(
         err.contains("tokenizer.json") && err.contains("vocab_size"),
         "{err}"
@@ -118,10 +118,7 @@ fn bad_checkpoints_name_the_file_or_tensor() {
     // An unknown architecture.
     config["model_type"] = "mamba".into();
     std::fs::write(bad.join("config.json"), config.to_string()).unwrap();
-    let err = load_model(&bad, Device::Cpu, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(&bad);
     assert!(
         err.contains("config.json") && err.contains("mamba"),
         "{err}"
@@ -134,16 +131,10 @@ fn bad_checkpoints_name_the_file_or_tensor() {
     }
     let bytes = std::fs::read(llama.join("model.safetensors")).unwrap();
     std::fs::write(corrupt.join("model.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
-    let err = load_model(&corrupt, Device::Cpu, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(&corrupt);
     assert!(err.contains("model.safetensors"), "{err}");
     // A missing file.
     std::fs::remove_file(corrupt.join("model.safetensors")).unwrap();
-    let err = load_model(&corrupt, Device::Cpu, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(&corrupt);
     assert!(err.contains("model.safetensors"), "{err}");
 }
