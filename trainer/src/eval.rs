@@ -7,6 +7,7 @@
 
 use crate::data::Example;
 use crate::error::{Result, TrainerError};
+use crate::loss::cross_entropy_terms;
 use crate::model::CausalLm;
 use crate::prompt::PromptTemplate;
 use crate::tokenizer::TextTokenizer;
@@ -14,7 +15,7 @@ use kale_datasets::qa::QaItem;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// How choices are compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,8 +181,6 @@ pub fn score_items(
             let ids = Tensor::from_slice(&flat)
                 .view([batch.len() as i64, width as i64])
                 .to_device(model.device());
-            let logits = model.forward(&ids, false);
-            let vocab = logits.size()[2];
             // Only the rows that predict choice tokens: the logits at position i predict token i+1.
             let (mut rows, mut targets, mut owner) = (Vec::new(), Vec::new(), Vec::new());
             let mut first = Vec::new();
@@ -195,18 +194,11 @@ pub fn score_items(
                 }
             }
             let device = model.device();
-            let picked = logits
-                .view([-1, vocab])
-                .index_select(0, &Tensor::from_slice(&rows).to_device(device));
-            let logp = picked
-                .log_softmax(-1, Kind::Float)
-                .gather(
-                    1,
-                    &Tensor::from_slice(&targets).to_device(device).unsqueeze(1),
-                    false,
-                )
-                .squeeze_dim(1)
-                .to_device(tch::Device::Cpu);
+            let picked =
+                model.forward_rows(&ids, &Tensor::from_slice(&rows).to_device(device), false);
+            let logp =
+                -cross_entropy_terms(&picked, &Tensor::from_slice(&targets).to_device(device));
+            let logp = logp.to_device(tch::Device::Cpu);
             let values: Vec<f32> = Vec::try_from(&logp).map_err(TrainerError::from)?;
             for ((s, v), first) in owner.into_iter().zip(values).zip(first) {
                 sums[s] += f64::from(v);

@@ -42,9 +42,10 @@ pub fn greedy(
             let input = Tensor::from_slice(window)
                 .view([1, -1])
                 .to_device(model.device());
-            let logits = model.forward(&input, false);
+            // Only the last position's logits: the next token.
+            let last = Tensor::from_slice(&[window.len() as i64 - 1]).to_device(model.device());
+            let logits = model.forward_rows(&input, &last, false);
             let next = logits
-                .select(1, -1)
                 .to_kind(Kind::Float)
                 .argmax(-1, false)
                 .int64_value(&[0]);
