@@ -132,35 +132,27 @@ impl CausalLm {
 
     /// The variables that learn, sorted by name: all of them, or only the adapters.
     pub fn trainable(&self) -> Vec<(String, Tensor)> {
-        let mut vars: Vec<(String, Tensor)> = self
-            .vs
-            .variables()
-            .into_iter()
-            .filter(|(name, _)| self.lora.is_none() || is_adapter(name))
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
+        self.variables_where(|name| self.lora.is_none() || is_adapter(name))
     }
 
     /// The base model's variables (no adapters), sorted by name.
     pub fn base_variables(&self) -> Vec<(String, Tensor)> {
-        let mut vars: Vec<(String, Tensor)> = self
-            .vs
-            .variables()
-            .into_iter()
-            .filter(|(name, _)| !is_adapter(name))
-            .collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
+        self.variables_where(|name| !is_adapter(name))
     }
 
     /// The adapters' variables, sorted by name.
     pub fn adapter_variables(&self) -> Vec<(String, Tensor)> {
+        self.variables_where(is_adapter)
+    }
+
+    /// The variables whose names `keep` accepts, sorted by name (so that saved files and
+    /// optimizer state line up run to run).
+    fn variables_where(&self, keep: impl Fn(&str) -> bool) -> Vec<(String, Tensor)> {
         let mut vars: Vec<(String, Tensor)> = self
             .vs
             .variables()
             .into_iter()
-            .filter(|(name, _)| is_adapter(name))
+            .filter(|(name, _)| keep(name))
             .collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         vars
