@@ -652,19 +652,15 @@ pub fn run_seed(
             },
             &base_dir,
         );
-        trainer.run(
-            &mut TokenizedExamples(train_tokens.clone()),
-            &out,
-            progress,
-            Some((&test, Some(&test_facts), &options)),
-        )?;
-        let report: EvalReport = evaluate(
-            &trainer.model,
-            &loaded.tokenizer,
-            &test,
-            Some(&test_facts),
-            &options,
-        )?;
+        let report: EvalReport = trainer
+            .run(
+                &mut TokenizedExamples(train_tokens.clone()),
+                &out,
+                progress,
+                Some((&test, Some(&test_facts), &options)),
+            )?
+            .final_eval
+            .expect("a run given an evaluation set evaluates at its end");
         let result = ObjectiveResult {
             accuracy: report.accuracy.accuracy,
             ci95: report.accuracy.ci95,

@@ -10,7 +10,7 @@
 use crate::checkpoint::{load_model, save_model};
 use crate::data::{epoch_batches, Tokenized};
 use crate::error::{Result, TrainerError};
-use crate::eval::{evaluate, EvalOptions};
+use crate::eval::{evaluate, EvalOptions, EvalReport};
 use crate::loss::{cross_entropy_terms, divergence_terms, Divergence, Objective};
 use crate::model::CausalLm;
 use crate::optim::{learning_rate, AdamW, AdamWConfig};
@@ -150,6 +150,9 @@ pub struct TrainSummary {
     /// Per-step losses, in order (for tests and plots).
     #[serde(skip)]
     pub losses: Vec<f64>,
+    /// The evaluation at the end of the run, when `run` was given an evaluation set.
+    #[serde(skip)]
+    pub final_eval: Option<EvalReport>,
 }
 
 enum Teacher {
@@ -519,6 +522,7 @@ impl<'a> Trainer<'a> {
             let report = evaluate(&self.model, self.tokenizer, data, facts, options)?;
             writeln!(metrics, "{}", json!({ "step": self.step, "eval": report }))
                 .map_err(TrainerError::io(&metrics_path))?;
+            summary.final_eval = Some(report);
         }
         metrics.flush().map_err(TrainerError::io(&metrics_path))?;
         self.save_checkpoint(out)?;
