@@ -51,15 +51,18 @@ type Context<'a> = (
     &'a Query,
     &'a dyn Fn(usize) -> bool,
     &'a dyn Fn(usize) -> bool,
+    &'a dyn Fn(usize) -> bool,
 );
 
-/// The definition of the answer, walked naively over the edge list.
+/// The definition of the answer, walked naively over the edge list: every simple path of up to
+/// k hops from a source to the first target it reaches, kept when all its hubs (nodes of more
+/// than max_degree edges, its ends included) lie on one hop.
 fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
     let degree = |v: usize| {
         edges.iter().filter(|e| e.0 == v).count() + edges.iter().filter(|e| e.2 == v).count()
     };
-    let passable =
-        |v: usize| !q.targets.contains(&v) && q.max_degree.is_none_or(|d| degree(v) as u64 <= d);
+    let hub = |v: usize| q.max_degree.is_some_and(|d| degree(v) as u64 > d);
+    let passable = |v: usize| !q.targets.contains(&v);
     let ok = |p: usize| q.allow.as_ref().is_none_or(|a| a.contains(&p)) && !q.deny.contains(&p);
     let mut out = BTreeSet::new();
     fn walk(
@@ -68,7 +71,7 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
         out: &mut BTreeSet<Vec<Hop>>,
         ctx: &Context<'_>,
     ) {
-        let (edges, ids, q, passable, ok) = ctx;
+        let (edges, ids, q, passable, ok, hub) = ctx;
         let v = *path.last().unwrap();
         if hops.len() == q.k as usize || (!hops.is_empty() && !passable(v)) {
             return;
@@ -86,7 +89,10 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
                     forward,
                 });
                 if q.targets.contains(&to) {
-                    out.insert(hops.clone());
+                    let at: Vec<usize> = (0..path.len()).filter(|&i| hub(path[i])).collect();
+                    if at.len() <= 1 || (at.len() == 2 && at[1] == at[0] + 1) {
+                        out.insert(hops.clone());
+                    }
                 } else {
                     walk(path, hops, out, ctx);
                 }
@@ -101,7 +107,7 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
             &mut vec![s],
             &mut Vec::new(),
             &mut out,
-            &(edges, ids, q, &passable, &ok),
+            &(edges, ids, q, &passable, &ok, &hub),
         );
     }
     out
@@ -318,15 +324,28 @@ fn limits_truncate_and_say_so() {
     );
     assert_eq!(all.paths.len(), 2, "a-b-c-d and a-b-h-c-d");
     assert!(all.truncated.is_none());
-    // The hub cap removes the path through h (degree 52).
+    // Under a hub cap the path through h (degree 52) is still found, but h's edges are never
+    // listed. Growing from a alone (pinned), the uncapped search walks h's 50 leaves; the capped
+    // one meets h and looks c up in its row instead.
     let capped = find_paths(
         &adjacency,
         &PathQuery::new(vec![a], vec![d])
             .max_hops(4)
             .max_degree(Some(10)),
     );
-    assert_eq!(capped.paths.len(), 1);
-    assert_eq!(capped.paths[0].hops.len(), 3);
+    assert_eq!(capped.paths, all.paths);
+    let one_sided = |max_degree| {
+        let mut q = PathQuery::new(vec![a], vec![d])
+            .max_hops(4)
+            .max_degree(max_degree);
+        q.forward_depth = Some(4);
+        find_paths(&adjacency, &q)
+    };
+    let (walked, met) = (one_sided(None), one_sided(Some(10)));
+    assert_eq!(walked.paths, all.paths);
+    assert_eq!(met.paths, all.paths);
+    assert!(walked.expansions > 50, "{}", walked.expansions);
+    assert!(met.expansions < 20, "{}", met.expansions);
     let one = find_paths(
         &adjacency,
         &PathQuery::new(vec![a], vec![d])
@@ -401,4 +420,59 @@ fn corrupted_truncated_and_stale_adjacency_files_are_errors() {
             .len(),
         1
     );
+}
+
+#[test]
+fn hubs_are_met_when_all_of_a_paths_hubs_lie_on_one_hop() {
+    // A person, the country of 20 citizens, the language of 20 speakers: both hubs at a cap of
+    // 10. p -native-> L; p -cit-> C -lang-> L (hubs C and L on one hop); p -cit-> C -x-> m -y-> L
+    // (hubs C and L apart).
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s")).unwrap();
+    let mut file = String::new();
+    let mut edge = |s: &str, p: &str, o: &str| {
+        file.push_str(&format!("<http://e/{s}> <http://e/{p}> <http://e/{o}> .\n"));
+    };
+    edge("p", "native", "L");
+    edge("p", "cit", "C");
+    edge("C", "lang", "L");
+    edge("C", "x", "m");
+    edge("m", "y", "L");
+    for i in 0..20 {
+        edge(&format!("citizen{i}"), "cit", "C");
+        edge(&format!("speaker{i}"), "native", "L");
+    }
+    let path = dir.path().join("g.nt");
+    std::fs::write(&path, file).unwrap();
+    BulkLoader::new(&store)
+        .load(&[LoadInput::new(&path)])
+        .unwrap();
+    let adjacency = Adjacency::open(&store).unwrap();
+    let names = |p: &kg_store::paths::Path| -> Vec<String> {
+        let reader = store.reader();
+        p.nodes()
+            .iter()
+            .map(|n| reader.term(*n).unwrap().to_string())
+            .collect()
+    };
+    let (p, l) = (id(&store, "p"), id(&store, "L"));
+    let capped = find_paths(
+        &adjacency,
+        &PathQuery::new(vec![p], vec![l]).max_degree(Some(10)),
+    );
+    let found: Vec<Vec<String>> = capped.paths.iter().map(names).collect();
+    assert_eq!(
+        found,
+        vec![
+            vec!["<http://e/p>", "<http://e/L>"],
+            vec!["<http://e/p>", "<http://e/C>", "<http://e/L>"],
+        ],
+        "the path with hubs C and L apart is not returned"
+    );
+    // Without a cap every path is there.
+    let all = find_paths(
+        &adjacency,
+        &PathQuery::new(vec![p], vec![l]).max_degree(None),
+    );
+    assert_eq!(all.paths.len(), 3);
 }

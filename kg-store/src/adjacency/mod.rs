@@ -239,6 +239,49 @@ impl Adjacency {
         (self.csr.in_row(v).len() + added) as u64
     }
 
+    /// Calls `found(predicate, a_is_subject)` for every edge between `a` and `b`, stored either
+    /// way (`a -p-> b` with `true`, `b -p-> a` with `false`).
+    ///
+    /// A lookup, not a scan: rows are sorted by neighbour, so each direction is a binary search
+    /// in the shorter of the two rows that hold it (the point of meeting a hub instead of
+    /// walking it: its row may have millions of edges).
+    pub fn edges_between(&self, a: u32, b: u32, mut found: impl FnMut(u32, bool)) {
+        self.edges_from_to(a, b, |p| found(p, true));
+        if a != b {
+            self.edges_from_to(b, a, |p| found(p, false));
+        }
+    }
+
+    /// The predicates of the edges `s -p-> o`.
+    fn edges_from_to(&self, s: u32, o: u32, mut found: impl FnMut(u32)) {
+        let out_row = self.csr.out_row(s);
+        let in_row = self.csr.in_row(o);
+        // Both rows list the same CSR edges; the shorter is searched.
+        let (row, other) = if out_row.len() <= in_row.len() {
+            (out_row, o)
+        } else {
+            (in_row, s)
+        };
+        let start = row.partition_point(|&[n, _]| n < other);
+        for &[n, p] in &row[start..] {
+            if n != other {
+                break;
+            }
+            if self.delta.removed.is_empty() || !self.delta.removed.contains(&(s, p, o)) {
+                found(p);
+            }
+        }
+        if let Some(added) = self.delta.out_added.get(&s) {
+            let start = added.partition_point(|&[n, _]| n < o);
+            for &[n, p] in &added[start..] {
+                if n != o {
+                    break;
+                }
+                found(p);
+            }
+        }
+    }
+
     /// Edges at `v`, both directions (parallel edges count once each).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {

@@ -7,10 +7,15 @@ use std::time::Duration;
 ///
 /// Semantics: every simple path (no entity twice) of 1 to `max_hops` edges from any source to any
 /// target. A path ends at the first target it reaches: no target is an intermediate node.
-/// Intermediate nodes with more than `max_degree` edges (both directions counted) are not walked
-/// through; sources and targets are exempt. Edges may be walked against their direction unless
-/// `both_directions` is off; such hops are marked. Parallel edges (same nodes, different
-/// predicates) make different paths.
+/// Edges may be walked against their direction unless `both_directions` is off; such hops are
+/// marked. Parallel edges (same nodes, different predicates) make different paths.
+///
+/// Hubs: entities with more than `max_degree` edges (both directions counted; sources and targets
+/// too) are met, never walked: the search never lists their edges, and finds the hops at a hub by
+/// looking the neighbour up in the hub's sorted edge list. So a path may pass through or end at
+/// hubs when all the hubs on it lie on one hop: one hub anywhere on the path, or the two ends of
+/// a single hop ("person -citizenship-> country -official language-> language" with country and
+/// language both hubs). A path with two hubs apart, such as hub -> x -> hub, is not returned.
 ///
 /// ```
 /// use kg_store::paths::PathQuery;
@@ -29,7 +34,7 @@ pub struct PathQuery {
     pub max_paths: usize,
     /// Most partial paths the search may build (default 1,000,000).
     pub max_expansions: u64,
-    /// Hub cap on intermediate nodes (default 1,000 edges; `None`: no cap).
+    /// Hub cap (default 1,000 edges; `None`: no cap): see the type's documentation.
     pub max_degree: Option<u64>,
     /// Only these predicates, when given.
     pub allow: Option<Vec<TermId>>,
@@ -46,7 +51,8 @@ pub struct PathQuery {
 }
 
 /// Default hub cap: in a Wikidata-shaped graph, classes and countries have far more edges, and
-/// walking through them connects everything to everything.
+/// walking through them connects everything to everything (paths still meet them, see
+/// [`PathQuery`]).
 pub const DEFAULT_MAX_DEGREE: u64 = 1_000;
 
 impl PathQuery {
@@ -118,7 +124,7 @@ impl Hop {
 }
 
 /// A path: its hops in walking order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Path {
     pub hops: Vec<Hop>,
 }

@@ -1,10 +1,21 @@
-//! Bidirectional path enumeration over the adjacency, meeting in the middle.
+//! Bidirectional path enumeration over the adjacency, meeting in the middle; hubs are met, never
+//! walked.
 //!
 //! Both sides grow level by level (all simple partial paths from the sources, and backwards from
 //! the targets); each step grows the side whose frontier has fewer edges to walk, so the work is
 //! about the square root of a one-sided search's. When the two depths add up to `max_hops`, every
-//! path of length `L` is found exactly once by joining forward partial paths of length
+//! hub-free path of length `L` is found exactly once by joining forward partial paths of length
 //! `a = min(L, F)` with backward ones of length `L - a` at their common node.
+//!
+//! Hubs (entities with more than `max_degree` edges, sources and targets included) are never
+//! expanded: their rows are never listed, which at Wikidata's size would mean millions of edges
+//! per country or language. A side that reaches a hub keeps it as the end of a partial path.
+//! After growing, each such end is tied to the other side's partial paths by one hop found with
+//! a lookup in the sorted rows ([`Adjacency::edges_between`]): a binary search, not a scan. So a
+//! path is found when all its hubs lie on one hop (one hub anywhere on it, or the two ends of one
+//! hop). A hub reached at depth `i` needs the other side's partial paths of up to
+//! `max_hops - 1 - i` hops, so each side then grows until it has the depth the other side's hubs
+//! need (or dies out). The two sides can find the same hub path; duplicates are dropped.
 //!
 //! Partial paths live in reused per-thread arenas: no allocation per visited edge.
 
@@ -92,6 +103,10 @@ struct Scratch {
     meet: Vec<(u32, u32)>,
     fwd_nodes: Vec<u32>,
     bwd_nodes: Vec<u32>,
+    /// Hub ends of partial paths on the probing side: `(node, state)`, sorted.
+    hubs: Vec<(u32, u32)>,
+    /// Edges of one probe: `(predicate, the hub's side holds the subject)`.
+    between: Vec<(u32, bool)>,
 }
 
 thread_local! {
@@ -149,27 +164,51 @@ impl<'a> Search<'a> {
         self.s.allow.as_ref().is_none_or(|a| a.contains(&p)) && !self.s.deny.contains(&p)
     }
 
-    /// Whether a path may pass through `v` (not end or start there).
     #[inline]
-    fn passable(&self, v: u32) -> bool {
-        !self.s.targets.contains(&v)
-            && self
-                .query
-                .max_degree
-                .is_none_or(|cap| self.adj.degree(v) <= cap)
+    fn is_hub(&self, v: u32) -> bool {
+        self.query
+            .max_degree
+            .is_some_and(|cap| self.adj.degree(v) > cap)
+    }
+
+    /// Whether a state at `depth` is grown further: never a hub, and past the roots never a
+    /// target (a path ends at the first target it reaches).
+    #[inline]
+    fn expandable(&self, v: u32, depth: usize) -> bool {
+        !self.is_hub(v) && (depth == 0 || !self.s.targets.contains(&v))
+    }
+
+    /// Whether a state at `depth` is a hub that ends a partial path which may go on through it
+    /// (a root, or any node but a target).
+    #[inline]
+    fn hub_end(&self, v: u32, depth: usize) -> bool {
+        self.is_hub(v) && (depth == 0 || !self.s.targets.contains(&v))
+    }
+
+    fn side(&self, forward: bool) -> &Side {
+        if forward {
+            &self.s.forward
+        } else {
+            &self.s.backward
+        }
+    }
+
+    /// Whether the deepest level of a side has a state to grow.
+    fn alive(&self, forward: bool) -> bool {
+        let side = self.side(forward);
+        let d = side.depth();
+        side.states[side.level(d)]
+            .iter()
+            .any(|st| self.expandable(st.node, d))
     }
 
     /// Edges the next expansion of a side would walk (what it will cost).
     fn frontier_cost(&self, forward: bool) -> u64 {
-        let side = if forward {
-            &self.s.forward
-        } else {
-            &self.s.backward
-        };
+        let side = self.side(forward);
         let d = side.depth();
         side.states[side.level(d)]
             .iter()
-            .filter(|st| d == 0 || self.passable(st.node))
+            .filter(|st| self.expandable(st.node, d))
             .map(|st| {
                 // Forward walks out-edges, backward in-edges; the other kind too when edges may
                 // be walked against their direction.
@@ -188,27 +227,31 @@ impl<'a> Search<'a> {
             .sum()
     }
 
+    /// Counts one unit of work against the limits; false when a limit is reached.
+    #[inline]
+    fn spend(&mut self) -> bool {
+        self.expansions += 1;
+        if self.expansions >= self.query.max_expansions {
+            self.truncated = Some(Truncation::Expansions);
+            return false;
+        }
+        if self.expansions.is_multiple_of(1024) && self.deadline.is_some_and(|d| Instant::now() > d)
+        {
+            self.truncated = Some(Truncation::Timeout);
+            return false;
+        }
+        true
+    }
+
     /// Grows one side by a level. Returns false when a limit stopped it.
     fn expand(&mut self, forward: bool) -> bool {
-        let depth = if forward {
-            self.s.forward.depth()
-        } else {
-            self.s.backward.depth()
-        };
-        let range = if forward {
-            self.s.forward.level(depth)
-        } else {
-            self.s.backward.level(depth)
-        };
+        let depth = self.side(forward).depth();
+        let range = self.side(forward).level(depth);
         let both = self.query.both_directions;
         let adj = self.adj;
         for i in range {
-            let st = if forward {
-                self.s.forward.states[i]
-            } else {
-                self.s.backward.states[i]
-            };
-            if depth > 0 && !self.passable(st.node) {
+            let st = self.side(forward).states[i];
+            if !self.expandable(st.node, depth) {
                 continue;
             }
             // Forward: walk out-edges along, in-edges against. Backward (towards the source):
@@ -238,15 +281,7 @@ impl<'a> Search<'a> {
                             predicate: p,
                             along: is_along,
                         });
-                        this.expansions += 1;
-                        if this.expansions >= this.query.max_expansions {
-                            this.truncated = Some(Truncation::Expansions);
-                            return false;
-                        }
-                        if this.expansions.is_multiple_of(1024)
-                            && this.deadline.is_some_and(|d| Instant::now() > d)
-                        {
-                            this.truncated = Some(Truncation::Timeout);
+                        if !this.spend() {
                             return false;
                         }
                     }
@@ -265,35 +300,79 @@ impl<'a> Search<'a> {
         true
     }
 
+    /// The depth the *other* side needs so that every hub end of this side can be probed
+    /// against it: `max_hops - 1 - depth` of the shallowest hub end.
+    fn hub_need(&self, forward: bool) -> usize {
+        let k = self.query.max_hops as usize;
+        let side = self.side(forward);
+        (0..=side.depth())
+            .find(|&d| {
+                side.states[side.level(d)]
+                    .iter()
+                    .any(|st| self.hub_end(st.node, d))
+            })
+            .map_or(0, |d| k.saturating_sub(d + 1))
+    }
+
     fn run(mut self) -> PathResult {
         let k = self.query.max_hops as usize;
         if k == 0 || self.s.sources.is_empty() || self.s.targets.is_empty() {
             return PathResult::default();
         }
-        // Grow until the depths add up to k, or a frontier dies out (then no longer path exists:
-        // every path's prefix and suffix of each length is a partial path of that side).
+        // Grow until the depths add up to k, or a side has nothing left to grow (then no longer
+        // hub-free path exists: every such path's prefix and suffix of each length is a partial
+        // path of that side).
         let mut complete = true;
         while self.s.forward.depth() + self.s.backward.depth() < k {
-            let f_empty = self.s.forward.level(self.s.forward.depth()).is_empty();
-            let b_empty = self.s.backward.level(self.s.backward.depth()).is_empty();
-            if f_empty || b_empty {
+            // A side costs nothing exactly when nothing on its frontier can grow.
+            let (cost_forward, cost_backward) =
+                (self.frontier_cost(true), self.frontier_cost(false));
+            if cost_forward == 0 || cost_backward == 0 {
                 break;
             }
             let forward = match self.query.forward_depth {
                 Some(f) => self.s.forward.depth() < f as usize,
-                None => self.frontier_cost(true) <= self.frontier_cost(false),
+                None => cost_forward <= cost_backward,
             };
             if !self.expand(forward) {
                 complete = false;
                 break;
             }
         }
+        // Then each side as deep as the other side's hubs need.
+        while complete {
+            let grow_backward = self.s.backward.depth() < self.hub_need(true) && self.alive(false);
+            let grow_forward = self.s.forward.depth() < self.hub_need(false) && self.alive(true);
+            let forward = match (grow_forward, grow_backward) {
+                (false, false) => break,
+                (true, true) => self.frontier_cost(true) <= self.frontier_cost(false),
+                (forward, _) => forward,
+            };
+            complete = self.expand(forward);
+        }
         let (f, b) = (self.s.forward.depth(), self.s.backward.depth());
+        let mut through_hubs = if self.truncated.is_none() {
+            self.probe_paths()
+        } else {
+            Vec::new()
+        };
+        through_hubs.sort_unstable_by_key(|p| p.hops.len());
         let mut result = PathResult::default();
-        let longest = if complete { k.min(f + b) } else { f + b };
-        for length in 1..=longest {
-            let a = length.min(f);
-            let mut found = self.join(a, length - a);
+        let longest = k.min(f + b);
+        let mut next_hub_path = 0;
+        for length in 1..=k {
+            let mut found = if length <= longest {
+                let a = length.min(f);
+                self.join(a, length - a)
+            } else {
+                Vec::new()
+            };
+            while next_hub_path < through_hubs.len()
+                && through_hubs[next_hub_path].hops.len() == length
+            {
+                found.push(std::mem::take(&mut through_hubs[next_hub_path]));
+                next_hub_path += 1;
+            }
             found.sort_unstable();
             let room = self.query.max_paths - result.paths.len();
             if found.len() > room {
@@ -309,35 +388,38 @@ impl<'a> Search<'a> {
         result
     }
 
-    /// Paths made of a forward partial path of `a` hops and a backward one of `b` hops.
+    /// The most paths one join or probe pass builds: a pathological meet (hubs on both sides)
+    /// must stop too.
+    fn build_cap(&self) -> usize {
+        self.query.max_paths.saturating_mul(16).max(10_000)
+    }
+
+    /// Hub-free paths made of a forward partial path of `a` hops and a backward one of `b` hops.
     fn join(&mut self, a: usize, b: usize) -> Vec<Path> {
         let mut found = Vec::new();
+        let cap = self.build_cap();
         let s = &mut *self.s;
         s.meet.clear();
         for i in s.backward.level(b) {
             s.meet.push((s.backward.states[i].node, i as u32));
         }
         s.meet.sort_unstable();
-        // Cap the join's own work: a pathological meet (hub on both sides) must stop too.
-        let cap = self.query.max_paths.saturating_mul(16).max(10_000);
         for fi in s.forward.level(a) {
             let m = s.forward.states[fi].node;
+            // A hub meet is a hub path: the probes find those. A target in the middle ends the
+            // path there.
+            let is_hub = self
+                .query
+                .max_degree
+                .is_some_and(|cap| self.adj.degree(m) > cap);
+            if is_hub || (a > 0 && b > 0 && s.targets.contains(&m)) {
+                continue;
+            }
             let start = s.meet.partition_point(|&(n, _)| n < m);
             let mut j = start;
             while j < s.meet.len() && s.meet[j].0 == m {
                 let bi = s.meet[j].1;
                 j += 1;
-                // The meet node is intermediate unless it is an end.
-                if a > 0 && b > 0 {
-                    let passable = !s.targets.contains(&m)
-                        && self
-                            .query
-                            .max_degree
-                            .is_none_or(|cap| self.adj.degree(m) <= cap);
-                    if !passable {
-                        break;
-                    }
-                }
                 s.forward.chain(fi as u32, &mut s.fwd_nodes);
                 s.backward.chain(bi, &mut s.bwd_nodes);
                 // Simple: the halves share only the meet node.
@@ -348,7 +430,7 @@ impl<'a> Search<'a> {
                 {
                     continue;
                 }
-                found.push(build_path(&s.forward, fi as u32, &s.backward, bi));
+                found.push(build_path(&s.forward, fi as u32, None, &s.backward, bi));
                 if found.len() >= cap {
                     self.truncated.get_or_insert(Truncation::MaxPaths);
                     return found;
@@ -357,13 +439,145 @@ impl<'a> Search<'a> {
         }
         found
     }
+
+    /// Paths through hubs: each hub end of one side tied by one hop to a partial path of the
+    /// other side, the hop found by lookup. Deduplicated (both sides can find a path).
+    fn probe_paths(&mut self) -> Vec<Path> {
+        let mut found: FxHashSet<Path> = FxHashSet::default();
+        for forward in [true, false] {
+            if !self.probe_side(forward, &mut found) {
+                break;
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// Probes from the hub ends of one side (`forward`: the side of the sources). Returns false
+    /// when a limit stopped it.
+    fn probe_side(&mut self, forward: bool, found: &mut FxHashSet<Path>) -> bool {
+        let k = self.query.max_hops as usize;
+        let cap = self.build_cap();
+        let mut hubs = std::mem::take(&mut self.s.hubs);
+        let mut between = std::mem::take(&mut self.s.between);
+        let mut meet = std::mem::take(&mut self.s.meet);
+        let mut ok = true;
+        let depth = self.side(forward).depth();
+        'levels: for i in 0..=depth.min(k - 1) {
+            hubs.clear();
+            let side = self.side(forward);
+            for si in side.level(i) {
+                let node = side.states[si].node;
+                if self.hub_end(node, i) {
+                    hubs.push((node, si as u32));
+                }
+            }
+            if hubs.is_empty() {
+                continue;
+            }
+            hubs.sort_unstable();
+            let other_depth = self.side(!forward).depth();
+            for j in 0..=other_depth.min(k - 1 - i) {
+                meet.clear();
+                let other = self.side(!forward);
+                for oi in other.level(j) {
+                    let node = other.states[oi].node;
+                    // The other side's end is the next node after the hub: past the roots it
+                    // may not be a target.
+                    if j == 0 || !self.s.targets.contains(&node) {
+                        meet.push((node, oi as u32));
+                    }
+                }
+                meet.sort_unstable();
+                let mut h = 0;
+                while h < hubs.len() {
+                    let hub = hubs[h].0;
+                    let hub_end = hubs[h..].partition_point(|&(n, _)| n == hub) + h;
+                    let mut m = 0;
+                    while m < meet.len() {
+                        let node = meet[m].0;
+                        let node_end = meet[m..].partition_point(|&(n, _)| n == node) + m;
+                        if !self.spend() {
+                            ok = false;
+                            break 'levels;
+                        }
+                        between.clear();
+                        if node != hub {
+                            self.adj.edges_between(hub, node, |p, hub_subject| {
+                                between.push((p, hub_subject));
+                            });
+                        }
+                        between.retain(|&(p, hub_subject)| {
+                            self.predicate_ok(p)
+                                && (self.query.both_directions || hub_subject == forward)
+                        });
+                        if !between.is_empty() {
+                            for &(_, hs) in &hubs[h..hub_end] {
+                                for &(_, os) in &meet[m..node_end] {
+                                    self.probe_pair(forward, hs, os, &between, found);
+                                    if found.len() >= cap {
+                                        self.truncated.get_or_insert(Truncation::MaxPaths);
+                                        ok = false;
+                                        break 'levels;
+                                    }
+                                }
+                            }
+                        }
+                        m = node_end;
+                    }
+                    h = hub_end;
+                }
+            }
+        }
+        self.s.hubs = hubs;
+        self.s.between = between;
+        self.s.meet = meet;
+        ok
+    }
+
+    /// The paths of one hub end (`hs` on the probing side) and one partial path of the other
+    /// side (`os`), over each edge between their ends.
+    fn probe_pair(
+        &mut self,
+        forward: bool,
+        hs: u32,
+        os: u32,
+        between: &[(u32, bool)],
+        found: &mut FxHashSet<Path>,
+    ) {
+        let s = &mut *self.s;
+        let (fi, bi) = if forward { (hs, os) } else { (os, hs) };
+        s.forward.chain(fi, &mut s.fwd_nodes);
+        s.backward.chain(bi, &mut s.bwd_nodes);
+        // Simple: the two halves share no node.
+        if s.fwd_nodes.iter().any(|n| s.bwd_nodes.contains(n)) {
+            return;
+        }
+        let (from, to) = (
+            s.forward.states[fi as usize].node,
+            s.backward.states[bi as usize].node,
+        );
+        for &(p, hub_subject) in between {
+            // Walking from `from` to `to`: along when `from` is the stored subject.
+            let along = hub_subject == forward;
+            let (subject, object) = if along { (from, to) } else { (to, from) };
+            let hop = Hop {
+                subject: entity(subject),
+                predicate: entity(p),
+                object: entity(object),
+                forward: along,
+            };
+            found.insert(build_path(&s.forward, fi, Some(hop), &s.backward, bi));
+        }
+    }
 }
 
 fn entity(i: u32) -> TermId {
     TermId::entity(u64::from(i))
 }
 
-fn build_path(forward: &Side, fi: u32, backward: &Side, bi: u32) -> Path {
+/// The path of forward partial path `fi`, an optional middle hop, and backward partial path
+/// `bi`.
+fn build_path(forward: &Side, fi: u32, middle: Option<Hop>, backward: &Side, bi: u32) -> Path {
     let mut hops = Vec::new();
     let mut i = fi;
     while i != ROOT {
@@ -386,6 +600,7 @@ fn build_path(forward: &Side, fi: u32, backward: &Side, bi: u32) -> Path {
         i = st.parent;
     }
     hops.reverse();
+    hops.extend(middle);
     let mut i = bi;
     while i != ROOT {
         let st = backward.states[i as usize];
