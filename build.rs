@@ -1,5 +1,7 @@
-//! Bakes libtorch's directory (exported by torch-sys, `links = "tch"`) into the `kale` binary's
-//! rpath, so it runs without LD_LIBRARY_PATH.
+//! Bakes libtorch's directory (exported by torch-sys, `links = "tch"`) into an rpath of the
+//! binaries of the crates that use it (the `kale` binary; the tests, benches and doc tests of
+//! `kale-trainer` and `kale-experiment`, which name this file as their build script), so they run
+//! without LD_LIBRARY_PATH.
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");

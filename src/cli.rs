@@ -118,6 +118,12 @@ pub enum Command {
     /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
     Compact { store: PathBuf },
     /// Paths between entities (all simple paths up to --max-hops, shortest first).
+    ///
+    /// Hubs, entities with more than --max-degree edges (sources and targets too), are met, never
+    /// walked: their edges are never listed, and a hop at a hub is found by looking its other end
+    /// up in the hub's sorted edge list. A path may pass through or end at hubs when all the hubs
+    /// on it lie on one hop (one hub, or the two ends of a single hop); paths with two hubs
+    /// apart are not returned.
     Paths(PathArgs),
     /// Benchmarks.
     #[command(subcommand)]
@@ -185,7 +191,7 @@ pub struct SynthArgs {
     /// The QA file (CommonsenseQA/OpenBookQA/ARC JSONL, MMLU CSV, RACE JSON, plain JSONL).
     #[arg(long)]
     pub dataset: PathBuf,
-    /// csqa, mmlu, race or plain (default: detected).
+    /// csqa, hf, mmlu, race or plain (default: detected).
     #[arg(long)]
     pub format: Option<String>,
     /// One JSON object per item, in input order.
@@ -209,6 +215,10 @@ pub struct SynthArgs {
     /// How a hop reads: `auto`, or a template with {s}, {p}, {o}.
     #[arg(long, default_value = "auto")]
     pub template: String,
+    /// Also derive single-hop fact checks from each item's first path (for datasets without
+    /// any, so known&incorrect can be measured) and write them here; the items' `facts` name them.
+    #[arg(long)]
+    pub fact_checks: Option<PathBuf>,
     /// Print the summary as JSON on standard output.
     #[arg(long)]
     pub json_summary: bool,
@@ -332,6 +342,14 @@ pub struct TrainArgs {
     /// libtorch threads (default: all cores).
     #[arg(long)]
     pub threads: Option<i32>,
+    /// The prompt format: plain, chat, cloze, stem, letters, mmlu, or a JSON file (default: chat
+    /// when the model has a chat template, plain otherwise).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// The frozen KA teacher's distributions kept as their top K tokens (computed once, reused
+    /// every epoch; exact when K covers the vocabulary); 0: the teacher runs every step.
+    #[arg(long, default_value_t = kale_trainer::train::DEFAULT_TEACHER_TOP_K)]
+    pub teacher_top_k: usize,
 }
 
 #[derive(Args)]
@@ -349,9 +367,19 @@ pub struct EvalArgs {
     /// Put each item's rationale in the prompt (the teacher's view).
     #[arg(long)]
     pub with_rationale: bool,
-    /// mean (per token) or sum.
-    #[arg(long, default_value = "mean")]
+    /// What picks the answer (and decides known&incorrect): norm (lm-evaluation-harness's
+    /// acc_norm: log-likelihood per character), sum (acc) or mean (per token). Both acc and
+    /// acc_norm are reported whatever this is.
+    #[arg(long, default_value = "norm")]
     pub score: String,
+    /// The prompt format: plain, chat, cloze (the harness's ARC), stem (its OpenBookQA),
+    /// letters (its CommonsenseQA), mmlu, or a JSON file (default: chat when the model has a
+    /// chat template, plain otherwise).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Items scored per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
     /// Also list every item: prompt ids, each choice's ids and log-probability, the choice made.
     #[arg(long)]
     pub json: bool,
@@ -378,13 +406,35 @@ pub struct DemoArgs {
 
 #[derive(Args)]
 pub struct ExperimentArgs {
-    /// A JSON configuration (sizes, objectives, epochs...; see `kale experiment --help` and the
-    /// README); fields left out keep their defaults.
+    /// A JSON configuration (sizes, objectives, epochs...; see the README); fields left out keep
+    /// their defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// world or wordnet (without --config).
+    /// world or wordnet (a small model trained from scratch); with --model also wikidata, csqa,
+    /// arc-easy, arc-challenge, obqa (`scripts/setup.sh --data` fetches them).
     #[arg(long)]
     pub data: Option<String>,
+    /// A pretrained model directory to fine-tune with LoRA (e.g. `kale import-gguf` of
+    /// SmolLM2-135M-Instruct) instead of training a small model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --model: questions to fine-tune on and held out, per seed.
+    #[arg(long)]
+    pub train: Option<usize>,
+    #[arg(long)]
+    pub test: Option<usize>,
+    /// With --model: the prompt format (default: the data's lm-evaluation-harness format).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// With --model: epochs of fine-tuning per objective.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// With --model: cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
     /// Independent runs (each with its own world or questions, split and initialisation).
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
@@ -432,7 +482,7 @@ pub struct PathFilterArgs {
     /// Most paths per query.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    /// Do not walk through entities with more edges than this (hubs); 0: no cap.
+    /// Hub cap: entities with more edges than this are met, never walked (see above); 0: no cap.
     #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
     pub max_degree: u64,
     /// Only these predicates (comma-separated IRIs; repeatable).
@@ -478,6 +528,25 @@ pub enum GenCommand {
         /// Question templates to use, comma-separated (default: all).
         #[arg(long, value_delimiter = ',')]
         templates: Vec<String>,
+    },
+    /// BIG-bench's qa_wikidata facts (real Wikidata facts) as N-Triples with labels, and 2-hop
+    /// questions over them ("What is the capital of the country of citizenship of X?") with
+    /// their single-hop fact checks. Writes OUT/facts.nt, OUT/questions.jsonl and
+    /// OUT/questions.facts.jsonl.
+    WikidataFacts {
+        /// The task file (`scripts/setup.sh --data` fetches it).
+        #[arg(long, default_value = ".cache/data/qa_wikidata/task.json")]
+        task: PathBuf,
+        /// The directory to write (keep it out of version control: BIG-bench's canary).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000)]
+        questions: usize,
+        /// Questions per bridge entity and second relation at most.
+        #[arg(long, default_value_t = 5)]
+        per_bridge: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
     /// WordNet (Debian's wordnet-base) as N-Triples, optionally with questions over it.
     Wordnet {

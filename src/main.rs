@@ -3,7 +3,6 @@
 
 mod cli;
 mod commands;
-mod plot;
 mod progress;
 
 use clap::Parser;

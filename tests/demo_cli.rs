@@ -24,25 +24,25 @@ fn the_quick_demo_reports_sft_and_ka_with_their_charts() {
     }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let result = &report["result"];
     for objective in ["sft", "ka"] {
+        let row = &result["objectives"][objective];
         for key in [
             "accuracy",
+            "acc",
+            "acc_norm",
             "known_incorrect",
-            "fact_retention",
+            "facts",
             "choice_mass",
         ] {
-            let v = report[objective][key].as_f64().unwrap_or(-1.0);
-            assert!(
-                (0.0..=1.0).contains(&v),
-                "{objective}.{key} = {}",
-                report[objective][key]
-            );
+            let v = row[key].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&v), "{objective}.{key} = {}", row[key]);
         }
-        assert!(report[objective]["items"].as_u64().unwrap() >= 20);
+        assert!(row["items"].as_u64().unwrap() >= 20);
     }
-    assert_eq!(report["ka"]["teacher"], "frozen");
+    assert_eq!(result["objectives"]["ka"]["teacher"], "frozen");
     // The teacher was taught to read rationales: far above chance with one in the prompt.
-    let teacher = report["base"]["with_rationale_accuracy"].as_f64().unwrap();
+    let teacher = result["base"]["oracle"]["accuracy"].as_f64().unwrap();
     assert!(teacher > 0.5, "teacher accuracy with rationale {teacher}");
     for chart in ["curves.png", "results.png"] {
         let bytes = std::fs::read(out.join(chart)).unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kale, kale_ok, python, tiny_llama};
+use common::{kale, kale_ok, python, python_at, tiny_llama};
 use serde_json::Value;
 use std::path::Path;
 
@@ -189,4 +189,98 @@ fn trainer_commands_refuse_bad_input_with_the_reason() {
     assert!(e.contains("bad.jsonl") && e.contains(":1"), "{e}");
     let e = err(&["plot", &path("qa.jsonl"), "--out", &path("x.png")]);
     assert!(e.contains("qa.jsonl"), "{e}");
+}
+
+/// `kale eval` gives lm-evaluation-harness's numbers: the same log-likelihoods per choice as the
+/// harness's convention computed with transformers (`benches/harness_scorer.py`), and the same
+/// acc and acc_norm, for the cloze format of ARC and the letter format of MMLU.
+#[test]
+fn eval_scores_as_lm_evaluation_harness_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).to_str().unwrap().to_owned();
+    // ARC in the form Hugging Face datasets writes it, choices of unequal length.
+    let mut arc = String::new();
+    let pool = [
+        "light",
+        "a long beam of sunlight",
+        "sound",
+        "heat from the ground",
+        "wind",
+    ];
+    for i in 0..8 {
+        let texts: Vec<&str> = (0..4).map(|k| pool[(i + k) % pool.len()]).collect();
+        arc.push_str(
+            &serde_json::json!({
+                "id": format!("arc{i}"), "question": format!("Which form of energy is number {i} here?"),
+                "choices": {"text": texts, "label": ["A", "B", "C", "D"]}, "answerKey": "B",
+            })
+            .to_string(),
+        );
+        arc.push('\n');
+    }
+    std::fs::write(d.join("arc.jsonl"), &arc).unwrap();
+    write_qa(&d.join("qa.jsonl"));
+    std::fs::write(
+        d.join("corpus.txt"),
+        format!("{arc}\nQuestion: Answer: A. B. C. D."),
+    )
+    .unwrap();
+    kale_ok(&[
+        "init-model",
+        "--arch",
+        "llama",
+        "--layers",
+        "2",
+        "--hidden",
+        "32",
+        "--heads",
+        "4",
+        "--kv-heads",
+        "2",
+        "--out",
+        &path("model"),
+        "--tokenizer-from",
+        &path("corpus.txt"),
+        "--vocab",
+        "400",
+    ]);
+    for (format, data) in [("cloze", "arc.jsonl"), ("mmlu", "qa.jsonl")] {
+        let ours: Value = serde_json::from_str(&kale_ok(&[
+            "eval",
+            "--model",
+            &path("model"),
+            "--data",
+            &path(data),
+            "--prompt",
+            format,
+            "--json",
+        ]))
+        .unwrap();
+        let theirs: Value = serde_json::from_str(&python_at(
+            Path::new("benches/harness_scorer.py"),
+            &[&path("model"), &path(data), "--format", format],
+        ))
+        .unwrap();
+        let (ours_items, their_items) = (
+            ours["items"].as_array().unwrap(),
+            theirs["items"].as_array().unwrap(),
+        );
+        assert_eq!(ours_items.len(), their_items.len());
+        for (o, t) in ours_items.iter().zip(their_items) {
+            for (c, ll) in o["choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(t["lls"].as_array().unwrap())
+            {
+                let (a, b) = (c["logprob_sum"].as_f64().unwrap(), ll.as_f64().unwrap());
+                assert!((a - b).abs() < 1e-3, "{format}: {a} vs {b}");
+            }
+            assert_eq!(o["chosen_acc"], t["chosen_acc"], "{format}");
+            assert_eq!(o["chosen_acc_norm"], t["chosen_acc_norm"], "{format}");
+        }
+        assert_eq!(ours["acc"]["accuracy"], theirs["acc"], "{format}");
+        assert_eq!(ours["acc_norm"]["accuracy"], theirs["acc_norm"], "{format}");
+    }
 }

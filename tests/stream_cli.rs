@@ -19,11 +19,13 @@ fn losses(metrics: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// The complete lines of a JSONL file another process is still writing (a last line without
+/// its newline is not written whole yet).
 fn jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
-        .lines()
-        .filter(|l| l.ends_with('}'))
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }

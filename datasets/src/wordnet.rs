@@ -344,6 +344,8 @@ impl WordNet {
                 answer,
                 facts: Vec::new(),
                 kind: Some(format!("fact-{pointer}")),
+                concept: None,
+                relations: vec![format!("{WORDNET_NS}prop/{pointer}")],
             });
             fact_ids.insert((subject, pointer), id.clone());
             Some(id)
@@ -397,6 +399,8 @@ impl WordNet {
                     answer,
                     facts: vec![f1, f2],
                     kind: Some("kind-of".into()),
+                    concept: None,
+                    relations: vec![format!("{WORDNET_NS}prop/hypernym"); 2],
                 });
             } else {
                 let Some(whole) = self
@@ -435,6 +439,8 @@ impl WordNet {
                     answer,
                     facts: vec![f],
                     kind: Some("part-of".into()),
+                    concept: None,
+                    relations: vec![format!("{WORDNET_NS}prop/partHolonym")],
                 });
             }
         }

@@ -49,6 +49,49 @@ fn every_format_reads_into_one_item_type() {
 }
 
 #[test]
+fn the_flattened_form_hugging_face_writes_reads_like_the_releases() {
+    let arc = read_items(&data("hf_arc.jsonl"), None).unwrap();
+    assert_eq!(arc.len(), 2);
+    assert_eq!(arc[0].id, "Mercury_1");
+    assert_eq!(arc[0].answer_text(), "carbon dioxide");
+    assert_eq!(
+        arc[1].answer_text(),
+        "light blocked by an object",
+        "numeric labels"
+    );
+    // OpenBookQA names its question `question_stem`; the release and the HF form agree.
+    let obqa = read_items(&data("hf_obqa.jsonl"), None).unwrap();
+    let released = read_items(&data("obqa.jsonl"), None).unwrap();
+    assert_eq!(obqa[0].question, released[0].question);
+    assert_eq!(obqa[0].choices, released[0].choices);
+    assert_eq!(obqa[0].answer, released[0].answer);
+    // CommonsenseQA's concept is kept for linking, in both forms.
+    let csqa = read_items(&data("hf_csqa.jsonl"), None).unwrap();
+    assert_eq!(csqa[0].concept.as_deref(), Some("plate"));
+    assert_eq!(csqa[0].answer_text(), "cupboard");
+    let csqa_release = read_items(&data("csqa.jsonl"), None).unwrap();
+    assert_eq!(csqa_release[0].concept.as_deref(), Some("sun"));
+    // MMLU as `datasets` writes it: a choice list, an integer answer, the subject as the kind.
+    let mmlu = read_items(&data("hf_mmlu.jsonl"), None).unwrap();
+    assert_eq!(mmlu[0].answer_text(), "Au");
+    assert_eq!(mmlu[0].kind.as_deref(), Some("high_school_chemistry"));
+    for file in ["hf_arc.jsonl", "hf_obqa.jsonl", "hf_csqa.jsonl"] {
+        assert_eq!(detect_format(&data(file)).unwrap(), QaFormat::Hf, "{file}");
+    }
+    assert_eq!(
+        detect_format(&data("hf_mmlu.jsonl")).unwrap(),
+        QaFormat::Plain
+    );
+    assert_eq!(QaFormat::from_name("hf"), Some(QaFormat::Hf));
+    let (file, line, message) = record_error("bad_hf.jsonl");
+    assert_eq!((file, line), (data("bad_hf.jsonl"), 2));
+    assert!(
+        message.contains("`choices.label` has 2 entries but `choices.text` 3"),
+        "{message}"
+    );
+}
+
+#[test]
 fn formats_are_detected_and_can_be_named() {
     assert_eq!(detect_format(&data("csqa.jsonl")).unwrap(), QaFormat::Csqa);
     assert_eq!(detect_format(&data("arc.jsonl")).unwrap(), QaFormat::Csqa);

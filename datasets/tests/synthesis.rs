@@ -119,6 +119,8 @@ fn synthesis_on_the_generated_world_finds_the_reasoning_path() {
         answer: 0,
         facts: Vec::new(),
         kind: None,
+        concept: None,
+        relations: Vec::new(),
     });
     let synthesizer = Synthesizer::new(&store, SynthConfig::default()).unwrap();
     let (out, summary) = synthesizer.synthesize_all(&items, &NoProgress).unwrap();
@@ -270,4 +272,182 @@ fn wordnet_converts_loads_links_and_synthesises() {
         "{}",
         kind_of.rationale
     );
+}
+
+/// A task file in BIG-bench's `qa_wikidata` layout, made here (no benchmark data): a country
+/// with 1,200 citizens and a language with 1,100 native speakers, both hubs at the default cap,
+/// five small countries beside them.
+fn facts_task(dir: &Path) -> std::path::PathBuf {
+    let mut examples = Vec::new();
+    let mut fact = |input: String, target: serde_json::Value| {
+        examples.push(serde_json::json!({ "input": input, "target": target }));
+    };
+    let countries = [
+        ("Freedonia", "Fredville", "Fredonian", "Europa"),
+        ("Sylvania", "Sylvan City", "Sylvanian", "Europa"),
+        ("Latveria", "Doomstadt", "Latverian", "Europa"),
+        ("Genovia", "Pyrus", "Genovian", "Europa"),
+        ("Elbonia", "Mudville", "Elbonian", "Asiana"),
+        ("Ruritania", "Strelsau", "Ruritanian", "Asiana"),
+    ];
+    for (i, (country, capital, language, continent)) in countries.iter().enumerate() {
+        fact(format!("The capital of {country} is"), (*capital).into());
+        fact(
+            format!("The official language of {country} is"),
+            (*language).into(),
+        );
+        fact(
+            format!("The continent of {country} is"),
+            (*continent).into(),
+        );
+        fact(format!("{capital} is capital of"), (*country).into());
+        let citizens = if i == 0 { 1_200 } else { 5 };
+        for n in 0..citizens {
+            fact(
+                format!("The country of citizenship of Citizen {n} of {country} is"),
+                (*country).into(),
+            );
+        }
+    }
+    for n in 0..1_100 {
+        fact(
+            format!("The native language of Citizen {n} of Freedonia is"),
+            "Fredonian".into(),
+        );
+    }
+    fact("Brno is capital of [MASK]".into(), "Czechia".into());
+    let task = serde_json::json!({
+        "canary": "made by the test, not benchmark data",
+        "name": "qa_wikidata",
+        "examples": examples,
+    });
+    let path = dir.join("task.json");
+    std::fs::write(&path, task.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn real_wikidata_shapes_hubs_are_met_named_relations_rank_first_and_checks_are_derived() {
+    use kale_datasets::synth::{derive_fact_checks, Evidence};
+    use kale_datasets::wikidata_facts::{relation_iri, FactsQaConfig, WikidataFacts};
+
+    let dir = tempfile::tempdir().unwrap();
+    let facts = WikidataFacts::read(&facts_task(dir.path())).unwrap();
+    assert_eq!(facts.skipped.len(), 1, "the [MASK] prompt");
+    let mut nt = Vec::new();
+    facts.write_ntriples(&mut nt).unwrap();
+    let store = load(dir.path(), "facts", &String::from_utf8(nt).unwrap());
+    let (questions, checks) = facts.generate_qa(&FactsQaConfig {
+        questions: 40,
+        ..FactsQaConfig::default()
+    });
+    assert!(questions.len() >= 20, "{}", questions.len());
+    let check_ids: std::collections::HashSet<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+    for q in &questions {
+        assert_eq!(q.facts.len(), 2);
+        assert!(q.facts.iter().all(|f| check_ids.contains(f.as_str())));
+        assert_eq!(q.relations.len(), 2);
+        let unique: std::collections::HashSet<&String> = q.choices.iter().collect();
+        assert_eq!(unique.len(), q.choices.len(), "{q:?}");
+    }
+
+    let synthesizer = Synthesizer::new(&store, SynthConfig::default()).unwrap();
+    let (out, summary) = synthesizer.synthesize_all(&questions, &NoProgress).unwrap();
+    // Freedonia and Fredonian are hubs at the default cap, yet every question has its path.
+    assert_eq!(summary.with_paths, questions.len(), "{summary:?}");
+    assert_eq!(summary.with_relations, questions.len());
+    assert_eq!(summary.right_path_first, questions.len(), "{summary:?}");
+    // The language question of a Freedonian: a shorter path runs over "native language", but the
+    // question names "official language" and "country of citizenship".
+    let official = relation_iri(
+        kale_datasets::wikidata_facts::RELATIONS
+            .iter()
+            .position(|r| r.0 == "official language")
+            .unwrap(),
+    );
+    let language_question = out
+        .iter()
+        .find(|s| {
+            s.item.relations.last() == Some(&official) && s.item.question.contains("of Freedonia?")
+        })
+        .expect("an official-language question about a Freedonian");
+    assert!(
+        language_question
+            .paths
+            .iter()
+            .any(|p| p.hops.len() == 1 && p.hops[0].p_label == "native language"),
+        "the shorter path is there too: {:?}",
+        language_question.paths
+    );
+    assert!(
+        language_question
+            .rationale
+            .starts_with("The country of citizenship of Citizen"),
+        "{}",
+        language_question.rationale
+    );
+
+    // Partial evidence: nothing joins the question to the answer, the answer's facts are used.
+    let orphan = QaItem {
+        id: "orphan".into(),
+        question: "Which city was founded on Atlantis?".into(),
+        context: None,
+        choices: vec!["Fredville".into(), "Pyrus".into()],
+        answer: 0,
+        facts: Vec::new(),
+        kind: None,
+        concept: None,
+        relations: Vec::new(),
+    };
+    let partial = synthesizer.synthesize(&orphan).unwrap();
+    assert_eq!(partial.evidence, Evidence::Partial);
+    assert!(
+        partial.rationale.contains("Fredville"),
+        "{}",
+        partial.rationale
+    );
+
+    // Fact checks from the rationale's first path, for items that have none.
+    let plain: Vec<QaItem> = questions
+        .iter()
+        .take(10)
+        .map(|q| QaItem {
+            facts: Vec::new(),
+            ..q.clone()
+        })
+        .collect();
+    let (mut synthesized, _) = synthesizer.synthesize_all(&plain, &NoProgress).unwrap();
+    let (derived, derivation) = derive_fact_checks(&synthesizer, &mut synthesized, 4, 1).unwrap();
+    assert_eq!(derivation.items, 10);
+    let again = derive_fact_checks(
+        &synthesizer,
+        &mut synthesizer.synthesize_all(&plain, &NoProgress).unwrap().0,
+        4,
+        1,
+    )
+    .unwrap()
+    .0;
+    assert_eq!(derived, again, "the same seed gives the same checks");
+    let by_id: std::collections::HashMap<&str, &QaItem> =
+        derived.iter().map(|c| (c.id.as_str(), c)).collect();
+    for s in &synthesized {
+        assert_eq!(s.item.facts.len(), s.paths[0].hops.len());
+        for (id, hop) in s.item.facts.iter().zip(&s.paths[0].hops) {
+            let check = by_id[id.as_str()];
+            assert_eq!(check.answer_text(), hop.o_label);
+            assert_eq!(check.choices.len(), 4);
+            assert_eq!(check.relations, std::slice::from_ref(&hop.p));
+            // No other right answer among the distractors: the subject has one object here.
+            let unique: std::collections::HashSet<&String> = check.choices.iter().collect();
+            assert_eq!(unique.len(), 4);
+        }
+    }
+    let capital_check = derived
+        .iter()
+        .find(|c| {
+            c.question
+                .starts_with("What is the country of citizenship of Citizen")
+        })
+        .expect("a citizenship check");
+    assert!(capital_check.question.ends_with('?'));
 }

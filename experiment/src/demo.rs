@@ -3,26 +3,40 @@
 //! rationales, teach a small model the world's facts and the skill of using a rationale, then
 //! fine-tune it with `sft` and with `ka` and compare them on held-out questions.
 
-use crate::cli::DemoArgs;
-use crate::commands::experiment::{
-    load_fresh, plot_seed, run_seed, seed_report, world_questions, ExperimentConfig, Narrator,
-};
-use crate::commands::store::{print_stats, print_summary};
-use crate::progress::TerminalProgress;
-use anyhow::{Context, Result};
+use crate::config::{ExperimentConfig, ObjectiveSpec};
+use crate::data::{load_fresh, world_questions};
+use crate::error::{ExperimentError, Result};
+use crate::report::{plot_seed, seed_report, Measured};
+use crate::small::run_seed;
+use crate::Say;
 use kale_datasets::world::{relation, Kind, World, WorldConfig};
 use kale_queries::{write_results, QueryOptions, SolutionsFormat, SparqlEngine};
 use kg_store::labels::Labels;
 use kg_store::paths::{find_paths, PathQuery};
+use kg_store::progress::Progress;
 use kg_store::Adjacency;
 use oxrdf::NamedNodeRef;
 use oxrdfio::RdfFormat;
 use std::fs;
+use std::path::PathBuf;
 use std::time::Instant;
 
-pub fn run(args: DemoArgs, progress: &TerminalProgress) -> Result<()> {
+/// What the demo runs on.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// Where everything is written.
+    pub out: PathBuf,
+    /// The reduced configuration CI runs.
+    pub quick: bool,
+    /// Size of the world (default: the experiment's).
+    pub entities: Option<usize>,
+    pub seed: u64,
+}
+
+/// Runs the demo, telling what happens through `say`.
+pub fn run(args: &DemoConfig, progress: &dyn Progress, say: Say<'_>) -> Result<()> {
     let out = &args.out;
-    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    fs::create_dir_all(out).map_err(ExperimentError::io(out))?;
     let started = Instant::now();
     let mut config = if args.quick {
         ExperimentConfig::quick()
@@ -33,41 +47,51 @@ pub fn run(args: DemoArgs, progress: &TerminalProgress) -> Result<()> {
         config.entities = entities;
     }
     // The demo compares the two objectives of the method; `kale experiment` adds the others.
-    config.objectives = vec!["sft".into(), "ka".into()];
+    config.objectives = vec![ObjectiveSpec::parse("sft")?, ObjectiveSpec::parse("ka")?];
 
-    step("1. generate the built-in world and bulk-load it into a store");
+    step(
+        say,
+        "1. generate the built-in world and bulk-load it into a store",
+    );
     let world = World::generate(WorldConfig {
         entities: config.entities,
         seed: args.seed,
     });
     let (store, summary) = load_fresh(out, "world.nt", |w| world.write_ntriples(w), progress)?;
-    println!(
+    say(&format!(
         "   {} entities -> {}",
         world.entities.len(),
         out.join("world.nt").display()
-    );
-    print_summary(&summary);
-    print_stats(&store.stats()?);
+    ));
+    say(&indent(&summary.to_string()));
+    say(&indent(&store.stats()?.to_string()));
 
-    step("2. a path query: how is a person connected to their country?");
+    step(
+        say,
+        "2. a path query: how is a person connected to their country?",
+    );
     let adjacency = Adjacency::open(&store)?;
     let reader = store.reader();
     let labels = Labels::new(reader.clone(), "en")?;
+    let missing = |what: &str| ExperimentError::Config(format!("the world has no {what}"));
     let person = world
         .entities_of(Kind::Person)
         .iter()
         .copied()
         .find(|&p| world.has_unique_label(p))
-        .context("the world has no uniquely named person")?;
+        .ok_or_else(|| missing("uniquely named person"))?;
     let city = world
         .target(person, relation::PLACE_OF_BIRTH)
-        .context("a birthplace")?;
-    let country = world.target(city, relation::COUNTRY).context("a country")?;
+        .ok_or_else(|| missing("birthplace"))?;
+    let country = world
+        .target(city, relation::COUNTRY)
+        .ok_or_else(|| missing("country"))?;
     let id = |index: u32| -> Result<kg_store::TermId> {
         let iri = world.iri(index);
+        let node = NamedNodeRef::new(&iri).map_err(|e| ExperimentError::Config(e.to_string()))?;
         reader
-            .term_id(NamedNodeRef::new(&iri)?.into())?
-            .with_context(|| format!("{iri} is not in the store"))
+            .term_id(node.into())?
+            .ok_or_else(|| ExperimentError::Config(format!("{iri} is not in the store")))
     };
     let result = find_paths(
         &adjacency,
@@ -75,11 +99,11 @@ pub fn run(args: DemoArgs, progress: &TerminalProgress) -> Result<()> {
             .max_hops(2)
             .max_paths(5),
     );
-    println!(
+    say(&format!(
         "   from {:?} to {:?}:",
         world.label(person),
         world.label(country)
-    );
+    ));
     for path in &result.paths {
         let mut text = labels.label(path.start())?.unwrap_or_default();
         for hop in &path.hops {
@@ -91,10 +115,13 @@ pub fn run(args: DemoArgs, progress: &TerminalProgress) -> Result<()> {
                 format!(" <-[{p}]- {to}")
             });
         }
-        println!("   {text}");
+        say(&format!("   {text}"));
     }
 
-    step("3. the same question in SPARQL: one row per hop, joined with the hops' labels");
+    step(
+        say,
+        "3. the same question in SPARQL: one row per hop, joined with the hops' labels",
+    );
     let query = format!(
         r#"PREFIX kale: <urn:kale:>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -109,7 +136,7 @@ SELECT ?path ?hop ?from ?predicate ?to WHERE {{
         world.iri(person),
         world.iri(country)
     );
-    println!("{}", indent(&query));
+    say(&indent(&query));
     let engine = SparqlEngine::new(store.clone());
     let parsed = SparqlEngine::parse_query(&query, None)?;
     let mut table = Vec::new();
@@ -122,83 +149,71 @@ SELECT ?path ?hop ?from ?predicate ?to WHERE {{
             None,
         )
     })?;
-    println!("{}", indent(&String::from_utf8_lossy(&table)));
+    say(&indent(&String::from_utf8_lossy(&table)));
     drop(engine);
 
-    step("4. questions and their rationales (KI synthesis from the store)");
+    step(
+        say,
+        "4. questions and their rationales (KI synthesis from the store)",
+    );
     let dataset = world_questions(&world, store, &config, args.seed)?;
-    let narrator = Narrator { quiet: false };
-    println!(
+    say(&format!(
         "   {} questions ({} and, to teach the skill of reading a rationale, {}), {} fact checks",
         dataset.questions.len(),
         config.target,
         config.skills.join(", "),
         dataset.facts.len()
+    ));
+
+    step(
+        say,
+        "5. a small model: taught the facts, then fine-tuned with sft and with ka",
     );
+    let result = run_seed(&config, &dataset, args.seed, out, progress, say)?;
 
-    step("5. a small model: taught the facts, then fine-tuned with sft and with ka");
-    let result = run_seed(&config, &dataset, args.seed, out, progress, &narrator)?;
-
-    step("6. results on held-out questions");
+    step(say, "6. results on held-out questions");
     let report = seed_report(&config, &result);
     let report_path = out.join("report.json");
-    fs::write(&report_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", report_path.display()))?;
+    fs::write(
+        &report_path,
+        serde_json::to_string_pretty(&report).expect("a report serialises"),
+    )
+    .map_err(ExperimentError::io(&report_path))?;
     let (curves, chart) = plot_seed(&result, out)?;
-    println!(
-        "   {:<28} {:>9} {:>16} {:>15} {:>11}",
-        "", "accuracy", "known&incorrect", "facts retained", "on choices"
-    );
+    say(&format!(
+        "   {:<28} {:>9} {:>9} {:>16} {:>15} {:>11}",
+        "", "acc", "acc_norm", "known&incorrect", "facts retained", "on choices"
+    ));
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", 100.0 * v));
-    let row = |name: &str, accuracy, known_incorrect, facts, mass| {
-        println!(
-            "   {name:<28} {:>9} {:>16} {:>15} {:>11}",
-            pct(Some(accuracy)),
-            pct(known_incorrect),
-            pct(facts),
-            pct(Some(mass))
-        );
+    let row = |name: &str, m: &Measured| {
+        say(&format!(
+            "   {name:<28} {:>9} {:>9} {:>16} {:>15} {:>11}",
+            pct(Some(m.acc)),
+            pct(Some(m.acc_norm)),
+            pct(m.known_incorrect),
+            pct(m.facts),
+            pct(Some(m.choice_mass))
+        ));
     };
-    let base = &result.base;
-    row(
-        "taught model",
-        base.accuracy,
-        base.known_incorrect,
-        base.facts_accuracy,
-        base.choice_mass,
-    );
+    row("taught model", &result.base.plain);
     for (name, r) in &result.objectives {
-        row(
-            name,
-            r.accuracy,
-            r.known_incorrect,
-            r.fact_retention,
-            r.choice_mass,
-        );
+        row(name, &r.measured);
     }
-    row(
-        "teacher, rationale in prompt",
-        base.with_rationale_accuracy,
-        None,
-        None,
-        base.teacher_choice_mass,
-    );
-    println!(
-        "   (\"on choices\": the probability that the model's answer starts like one of the four choices; KA hands the student the teacher's whole distribution)"
-    );
-    println!(
+    row("teacher, rationale in prompt", &result.base.oracle);
+    say("   (\"on choices\": the probability that the model's answer starts like one of the four choices; KA hands the student the teacher's whole distribution)");
+    say(&format!(
         "\n   {} held-out questions, chance 25%; one seed swings by many points: `kale experiment --seeds 5` gives intervals.",
         result.test
-    );
-    println!(
+    ));
+    say(&format!(
         "\nDone in {:.0}s. Everything is under {}:",
         started.elapsed().as_secs_f64(),
         out.display()
-    );
-    println!("   report   {}", report_path.display());
-    println!("   curves   {}", curves.display());
-    println!("   results  {}", chart.display());
-    println!("   store    {}", out.join("store").display());
+    ));
+    say(&format!("   report   {}", report_path.display()));
+    say(&format!("   curves   {}", curves.display()));
+    say(&format!("   results  {}", chart.display()));
+    say(&format!("   store    {}", out.join("store").display()));
     Ok(())
 }
 
@@ -209,6 +224,6 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-fn step(title: &str) {
-    println!("\n== {title}");
+fn step(say: Say<'_>, title: &str) {
+    say(&format!("\n== {title}"));
 }

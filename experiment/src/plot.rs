@@ -2,10 +2,10 @@
 //! charts of final results with their confidence intervals. The font is embedded (DejaVu Sans),
 //! so charts render the same on a bare machine.
 
-use anyhow::{bail, Context, Result};
+use crate::error::{ExperimentError, Result};
+use kale_trainer::metrics::{read_metrics, MetricsRecord};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use serde_json::Value;
 use std::path::Path;
 use std::sync::Once;
 
@@ -33,31 +33,25 @@ pub struct Run {
 
 impl Run {
     pub fn read(path: &Path, label: &str) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut run = Self {
             label: label.to_owned(),
             loss: Vec::new(),
             eval: Vec::new(),
         };
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let v: Value = serde_json::from_str(line)
-                .with_context(|| format!("{}:{}: not JSON", path.display(), n + 1))?;
-            let Some(step) = v["step"].as_f64() else {
-                bail!("{}:{}: no `step`", path.display(), n + 1);
-            };
-            if let Some(accuracy) = v["eval"]["accuracy"].as_f64() {
-                run.eval
-                    .push((step, accuracy, v["eval"]["known_incorrect"].as_f64()));
-            } else if let Some(loss) = v["loss"].as_f64() {
-                run.loss.push((step, loss));
+        for record in read_metrics(path)? {
+            match record {
+                MetricsRecord::Step(s) => run.loss.push((s.step as f64, s.loss)),
+                MetricsRecord::Eval { step, eval } => {
+                    run.eval
+                        .push((step as f64, eval.accuracy, eval.known_incorrect));
+                }
             }
         }
         if run.loss.is_empty() && run.eval.is_empty() {
-            bail!("{}: no loss or eval lines", path.display());
+            return Err(ExperimentError::Config(format!(
+                "{}: no loss or eval lines",
+                path.display()
+            )));
         }
         Ok(run)
     }
@@ -75,8 +69,11 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn plot_err<E: std::fmt::Debug>(out: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
-    move |e| anyhow::anyhow!("drawing {}: {e:?}", out.display())
+fn plot_err<E: std::fmt::Debug>(out: &Path) -> impl Fn(E) -> ExperimentError + '_ {
+    move |e| ExperimentError::Chart {
+        path: out.to_owned(),
+        message: format!("{e:?}"),
+    }
 }
 
 type Chart<'a> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;

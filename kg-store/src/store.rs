@@ -50,6 +50,23 @@ pub struct StoreStats {
     pub disk_bytes: u64,
 }
 
+/// What `kale stats` prints.
+impl std::fmt::Display for StoreStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "triples       {}", self.triples)?;
+        writeln!(f, "entities      {}", self.entities)?;
+        writeln!(f, "predicates    {}", self.predicates)?;
+        writeln!(f, "literals      {}", self.literals)?;
+        writeln!(f, "named graphs  {}", self.named_graphs)?;
+        write!(
+            f,
+            "disk          {:.1} MB ({:.1} bytes per triple)",
+            self.disk_bytes as f64 / 1e6,
+            self.disk_bytes as f64 / self.triples.max(1) as f64
+        )
+    }
+}
+
 /// What one atomic write changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChangeSummary {
@@ -575,6 +592,27 @@ impl StoreReader {
             order,
             graph,
         }
+    }
+
+    /// The first object of `predicate`, in id order, at or after `from` (`None` past the last):
+    /// a seek, so random starting points sample the predicate's objects at no scan's cost.
+    pub fn object_of_predicate_from(
+        &self,
+        predicate: TermId,
+        from: TermId,
+    ) -> Result<Option<TermId>> {
+        let (order, prefix) = pattern_prefix(None, Some(predicate), None);
+        let (_, start) = pattern_prefix(None, Some(predicate), Some(from));
+        let _view = self.view();
+        let mut keys = self.scan_prefix(&prefix);
+        keys.seek(&start);
+        let Some(key) = keys.peek() else {
+            return Ok(None);
+        };
+        let quad = order
+            .read_key(key)
+            .ok_or_else(|| StoreError::Corruption(format!("bad POS key {key:?}")))?;
+        Ok(Some(quad.object))
     }
 
     /// Whether this exact quad is stored.

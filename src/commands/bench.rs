@@ -1,7 +1,6 @@
 //! `kale bench`: reproducible measurements whose numbers the README quotes.
 
 use crate::cli::BenchCommand;
-use crate::commands::store::print_summary;
 use crate::progress::TerminalProgress;
 use anyhow::{bail, Result};
 use kg_store::{BulkLoader, LoadInput, Store};
@@ -71,7 +70,7 @@ pub fn run(command: BenchCommand, progress: &TerminalProgress) -> Result<()> {
                     }))?
                 );
             } else {
-                print_summary(&summary);
+                eprintln!("{summary}");
                 println!(
                     "triples/s        {:.0} to the commit, {:.0} with the indexes ({:.1}s)",
                     summary.triples_per_second(),

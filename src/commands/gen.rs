@@ -3,6 +3,7 @@
 use crate::cli::GenCommand;
 use anyhow::{anyhow, Context, Result};
 use kale_datasets::qa::write_items;
+use kale_datasets::wikidata_facts::{FactsQaConfig, WikidataFacts};
 use kale_datasets::wordnet::WordNet;
 use kale_datasets::world::{generate_qa, QaConfig, World, WorldConfig};
 use std::fs::File;
@@ -64,6 +65,49 @@ pub fn run(command: GenCommand) -> Result<()> {
                     qa.questions.len()
                 );
             }
+            Ok(())
+        }
+        GenCommand::WikidataFacts {
+            task,
+            out,
+            questions,
+            per_bridge,
+            seed,
+        } => {
+            let facts = WikidataFacts::read(&task)?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let graph = out.join("facts.nt");
+            let file =
+                File::create(&graph).with_context(|| format!("creating {}", graph.display()))?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            let triples = facts
+                .write_ntriples(&mut writer)
+                .and_then(|n| writer.flush().map(|()| n))
+                .with_context(|| format!("writing {}", graph.display()))?;
+            eprintln!(
+                "{}: {} facts ({} prompts of no known shape skipped), {triples} triples -> {}",
+                task.display(),
+                facts.facts.len(),
+                facts.skipped.len(),
+                graph.display()
+            );
+            let (items, checks) = facts.generate_qa(&FactsQaConfig {
+                questions,
+                seed,
+                per_bridge,
+                ..FactsQaConfig::default()
+            });
+            let qa = out.join("questions.jsonl");
+            let facts_file = out.join("questions.facts.jsonl");
+            write_items(&qa, &items)?;
+            write_items(&facts_file, &checks)?;
+            eprintln!(
+                "wrote {} 2-hop questions to {} and {} fact checks to {}",
+                items.len(),
+                qa.display(),
+                checks.len(),
+                facts_file.display()
+            );
             Ok(())
         }
         GenCommand::Wordnet {

@@ -2,7 +2,6 @@
 
 mod bench;
 mod bench_train;
-mod demo;
 mod experiment;
 mod gen;
 mod model;
@@ -19,7 +18,7 @@ use anyhow::Result;
 pub fn run(cli: Cli) -> Result<()> {
     let progress = TerminalProgress::new(cli.quiet);
     match cli.command {
-        Command::Demo(args) => demo::run(args, &progress),
+        Command::Demo(args) => experiment::demo(args, &progress),
         Command::Experiment(args) => experiment::run(args, &progress),
         Command::Gen(command) => gen::run(command),
         Command::Load(args) => store::load(args, &progress),

@@ -5,13 +5,13 @@ use crate::progress::TerminalProgress;
 use anyhow::{anyhow, bail, Context, Result};
 use kale_trainer::checkpoint::{load_model, load_with_adapters, save_model, Loaded};
 use kale_trainer::config::{Arch, ModelConfig};
-use kale_trainer::data::{load_examples, tokenize};
+use kale_trainer::data::{load_examples, PromptEncoder};
 use kale_trainer::eval::{evaluate, EvalOptions, Score};
 use kale_trainer::lora::LoraConfig;
 use kale_trainer::loss::{Divergence, Objective};
 use kale_trainer::model::CausalLm;
 use kale_trainer::optim::AdamWConfig;
-use kale_trainer::prompt::PromptTemplate;
+use kale_trainer::prompt::PromptFormat;
 use kale_trainer::runtime::{self, parse_device, Device};
 use kale_trainer::tokenizer::{TextTokenizer, TokenizerKind, END_OF_TEXT};
 use kale_trainer::train::{TeacherKind, TokenizedExamples, TrainConfig, Trainer};
@@ -151,6 +151,16 @@ pub fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         seed: args.seed,
         save_every: args.save_every,
         eval_every: args.eval_every,
+        teacher_top_k: (args.teacher_top_k > 0).then_some(args.teacher_top_k),
+    })
+}
+
+/// The prompt format asked for, or the model's default: its chat template when it has one.
+pub fn prompt_format(name: Option<&str>, tokenizer: &TextTokenizer) -> Result<PromptFormat> {
+    Ok(match name {
+        Some(name) => PromptFormat::named(name)?,
+        None if tokenizer.chat_template.is_some() => PromptFormat::chat(),
+        None => PromptFormat::plain(),
     })
 }
 
@@ -179,11 +189,12 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
     let device = device(&args.device)?;
     let config = train_config(&args)?;
     let loaded = starting_model(&args, device)?;
-    let template = PromptTemplate::default();
+    let format = prompt_format(args.prompt.as_deref(), &loaded.tokenizer)?;
+    let encoder = PromptEncoder::new(format.clone(), loaded.model.config.max_positions as usize);
     let eval_data = args.eval.as_deref().map(load_examples).transpose()?;
     let facts = args.facts.as_deref().map(load_examples).transpose()?;
     let eval_options = EvalOptions {
-        template: template.clone(),
+        format,
         ..EvalOptions::default()
     };
     let eval = eval_data
@@ -203,7 +214,7 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
         crate::commands::stream::train_streaming(
             &mut trainer,
             &loaded.tokenizer,
-            &template,
+            &encoder,
             &args,
             store,
             progress,
@@ -215,18 +226,12 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
             .as_ref()
             .expect("clap requires --data without --store");
         let examples = load_examples(data)?;
-        let bos = trainer.model.config.bos_token_id;
-        let max_len = trainer.model.config.max_positions as usize;
-        let mut tokenized = Vec::with_capacity(examples.len());
-        let mut skipped = 0;
-        for example in &examples {
-            match tokenize(example, &loaded.tokenizer, &template, bos, max_len)? {
-                Some(t) => tokenized.push(t),
-                None => skipped += 1,
-            }
-        }
+        let (tokenized, skipped) = encoder.tokenize_all(&loaded.tokenizer, &examples)?;
         if skipped > 0 {
-            eprintln!("skipped {skipped} examples longer than the model's {max_len} positions");
+            eprintln!(
+                "skipped {skipped} examples longer than the model's {} positions",
+                encoder.max_len
+            );
         }
         trainer.run(&mut TokenizedExamples(tokenized), &args.out, progress, eval)?
     };
@@ -264,12 +269,10 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let facts = args.facts.as_deref().map(load_examples).transpose()?;
     let options = EvalOptions {
         with_rationale: args.with_rationale,
-        score: match args.score.as_str() {
-            "mean" => Score::Mean,
-            "sum" => Score::Sum,
-            other => bail!("unknown --score {other:?}: use mean or sum"),
-        },
-        ..EvalOptions::default()
+        score: Score::parse(&args.score)
+            .ok_or_else(|| anyhow!("unknown --score {:?}: use norm, sum or mean", args.score))?,
+        batch: args.batch,
+        format: prompt_format(args.prompt.as_deref(), &loaded.tokenizer)?,
     };
     let report = evaluate(
         &loaded.model,
@@ -291,15 +294,25 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 }
 
 pub fn print_report(data: &Path, report: &kale_trainer::eval::EvalReport) {
-    let a = &report.accuracy;
+    let line = |name: &str, a: &kale_trainer::eval::Accuracy| {
+        format!(
+            "{name} {:.1}% ({} of {}, 95% CI {:.1}-{:.1}%)",
+            100.0 * a.accuracy,
+            a.correct,
+            a.items,
+            100.0 * a.ci95[0],
+            100.0 * a.ci95[1]
+        )
+    };
     println!(
-        "{}: accuracy {:.1}% ({} of {}, 95% CI {:.1}-{:.1}%)",
+        "{}: {}; {}",
         data.display(),
-        100.0 * a.accuracy,
-        a.correct,
-        a.items,
-        100.0 * a.ci95[0],
-        100.0 * a.ci95[1]
+        line("acc", &report.acc),
+        line("acc_norm", &report.acc_norm)
+    );
+    println!(
+        "probability on the choices {:.1}%",
+        100.0 * report.choice_mass
     );
     for (kind, k) in &report.by_kind {
         println!("  {kind:<28} {:.1}% of {}", 100.0 * k.accuracy, k.items);
@@ -358,9 +371,9 @@ pub fn generate(
     let text = if raw {
         prompt.to_owned()
     } else {
-        kale_trainer::generate::chat_prompt(&loaded.tokenizer, prompt)
+        kale_trainer::generate::chat_prompt(&loaded.tokenizer, prompt)?
     };
-    let ids = loaded.tokenizer.encode(&text)?;
+    let ids = loaded.tokenizer.encode_prompt(&text)?;
     let new = kale_trainer::generate::greedy(&loaded.model, &loaded.tokenizer, &ids, max_tokens)?;
     println!("{}", loaded.tokenizer.decode(&new)?);
     Ok(())
@@ -379,9 +392,9 @@ pub fn run_label(metrics: &Path) -> String {
 pub fn plot(metrics: &[std::path::PathBuf], out: &Path) -> Result<()> {
     let runs = metrics
         .iter()
-        .map(|m| crate::plot::Run::read(m, &run_label(m)))
-        .collect::<Result<Vec<_>>>()?;
-    crate::plot::curves(&runs, out)?;
+        .map(|m| kale_experiment::plot::Run::read(m, &run_label(m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    kale_experiment::plot::curves(&runs, out)?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -3,8 +3,7 @@
 use crate::cli::{LoadArgs, TriplesArgs};
 use crate::progress::TerminalProgress;
 use anyhow::{anyhow, bail, Context, Result};
-use kg_store::progress::human_count;
-use kg_store::{BulkLoader, GraphFilter, InputFormat, LoadInput, LoadSummary, Store, StoreStats};
+use kg_store::{BulkLoader, GraphFilter, InputFormat, LoadInput, Store};
 use oxrdf::{NamedNode, Term};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -40,46 +39,8 @@ pub fn load(args: LoadArgs, progress: &TerminalProgress) -> Result<()> {
         loader = loader.memory_limit(limit);
     }
     let summary = loader.load(&inputs)?;
-    print_summary(&summary);
+    eprintln!("{summary}");
     Ok(())
-}
-
-pub fn print_summary(s: &LoadSummary) {
-    eprintln!(
-        "loaded {} file(s), {:.1} MB in {:.1}s: {} triples read ({}/s), {} new, {} duplicate, {} skipped, {} new terms",
-        s.files,
-        s.bytes_read as f64 / 1e6,
-        s.elapsed.as_secs_f64(),
-        s.triples_read,
-        human_count(s.triples_per_second()),
-        s.new,
-        s.duplicates,
-        s.skipped,
-        s.new_terms
-    );
-    if let Some((adj, took)) = &s.adjacency {
-        eprintln!(
-            "adjacency: {} entities, {} edges, {:.1} MB, built in {:.1}s",
-            adj.rows,
-            adj.edges,
-            adj.bytes as f64 / 1e6,
-            took.as_secs_f64()
-        );
-    }
-    for skip in &s.first_skipped {
-        eprintln!(
-            "  skipped {}:{}: {}",
-            skip.file.display(),
-            skip.line,
-            skip.message
-        );
-    }
-    if s.skipped > s.first_skipped.len() as u64 {
-        eprintln!(
-            "  ... and {} more skipped lines",
-            s.skipped - s.first_skipped.len() as u64
-        );
-    }
 }
 
 pub fn stats(path: &Path, json: bool) -> Result<()> {
@@ -88,22 +49,9 @@ pub fn stats(path: &Path, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        print_stats(&stats);
+        println!("{stats}");
     }
     Ok(())
-}
-
-pub fn print_stats(stats: &StoreStats) {
-    println!("triples       {}", stats.triples);
-    println!("entities      {}", stats.entities);
-    println!("predicates    {}", stats.predicates);
-    println!("literals      {}", stats.literals);
-    println!("named graphs  {}", stats.named_graphs);
-    println!(
-        "disk          {:.1} MB ({:.1} bytes per triple)",
-        stats.disk_bytes as f64 / 1e6,
-        stats.disk_bytes as f64 / stats.triples.max(1) as f64
-    );
 }
 
 pub fn dump(path: &Path, out: Option<&Path>) -> Result<()> {

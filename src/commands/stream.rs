@@ -5,8 +5,8 @@ use crate::progress::TerminalProgress;
 use anyhow::{Context, Result};
 use kale_datasets::qa::read_items;
 use kale_datasets::synth::SynthConfig;
-use kale_trainer::prompt::PromptTemplate;
-use kale_trainer::stream::StreamingExamples;
+use kale_trainer::data::PromptEncoder;
+use kale_trainer::stream::{StreamLimits, StreamingExamples};
 use kale_trainer::tokenizer::TextTokenizer;
 use kale_trainer::train::{EvalSet, TrainSummary, Trainer};
 use kg_store::Store;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub fn train_streaming(
     trainer: &mut Trainer<'_>,
     tokenizer: &TextTokenizer,
-    template: &PromptTemplate,
+    encoder: &PromptEncoder,
     args: &TrainArgs,
     store_path: &Path,
     progress: &TerminalProgress,
@@ -33,18 +33,13 @@ pub fn train_streaming(
     let store = Store::open_secondary(store_path, scratch.path())
         .with_context(|| format!("opening {} to follow it", store_path.display()))?;
     let tokenizer = Arc::new(TextTokenizer::load(&tokenizer.path, tokenizer.eos)?);
-    let config = &trainer.model.config;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut examples = StreamingExamples::new(
         store,
         items,
         SynthConfig::default(),
         tokenizer,
-        template.clone(),
-        config.bos_token_id,
-        config.max_positions as usize,
-        threads.div_ceil(2),
-        256,
+        encoder.clone(),
+        StreamLimits::default(),
     )?;
     if let Some(path) = &args.write_synth {
         let file =

@@ -6,8 +6,8 @@ use crate::commands::store::open_existing;
 use crate::progress::TerminalProgress;
 use anyhow::{anyhow, Context, Result};
 use kale_datasets::link::Linker;
-use kale_datasets::qa::{read_items, QaFormat};
-use kale_datasets::synth::{SynthConfig, Synthesizer, Template};
+use kale_datasets::qa::{read_items, write_items, QaFormat};
+use kale_datasets::synth::{derive_fact_checks, SynthConfig, Synthesizer, Template};
 use kg_store::labels::Labels;
 use kg_store::{Adjacency, StoreReader, TermId};
 use oxrdf::NamedNodeRef;
@@ -93,7 +93,7 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
         .as_deref()
         .map(|f| {
             QaFormat::from_name(f).ok_or_else(|| {
-                anyhow!("unknown dataset format {f:?}: use csqa, mmlu, race or plain")
+                anyhow!("unknown dataset format {f:?}: use csqa, hf, mmlu, race or plain")
             })
         })
         .transpose()?;
@@ -101,7 +101,22 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
     let store = open_existing(&args.store)?;
     let config = config_from(&store.reader(), &args)?;
     let synthesizer = Synthesizer::new(&store, config)?;
-    let (out, summary) = synthesizer.synthesize_all(&items, progress)?;
+    let (mut out, summary) = synthesizer.synthesize_all(&items, progress)?;
+    let derived = match &args.fact_checks {
+        Some(path) => {
+            let (checks, derived) = derive_fact_checks(&synthesizer, &mut out, 4, 42)?;
+            write_items(path, &checks)?;
+            eprintln!(
+                "derived {} fact checks for {} items ({} hops without enough distinct objects for choices) -> {}",
+                derived.checks,
+                derived.items,
+                derived.skipped_hops,
+                path.display()
+            );
+            Some(derived)
+        }
+        None => None,
+    };
     let file =
         File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = BufWriter::new(file);
@@ -110,14 +125,24 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
         writer.write_all(b"\n")?;
     }
     writer.flush()?;
+    let right_first = summary
+        .right_path_first_share()
+        .map_or(String::new(), |share| {
+            format!(
+                "; the asked path first for {:.1}% of the {} items that name it",
+                100.0 * share,
+                summary.with_relations
+            )
+        });
     eprintln!(
-        "synthesised {} items in {:.1}s ({:.0} items/s): coverage {:.1}% ({} with paths, {} without), {:.2} paths per item -> {}",
+        "synthesised {} items in {:.1}s ({:.0} items/s): coverage {:.1}% ({} with paths, {} with partial evidence only, {} with nothing), {:.2} paths per item{right_first} -> {}",
         summary.items,
         summary.seconds,
         summary.items_per_second(),
         100.0 * summary.coverage(),
         summary.with_paths,
-        summary.items - summary.with_paths,
+        summary.partial,
+        summary.without_evidence(),
         summary.mean_paths(),
         args.out.display()
     );
@@ -125,9 +150,14 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
         println!(
             "{}",
             json!({
-                "items": summary.items, "with_paths": summary.with_paths, "linked": summary.linked,
-                "coverage": summary.coverage(), "mean_paths": summary.mean_paths(),
+                "items": summary.items, "with_paths": summary.with_paths,
+                "partial": summary.partial, "without_evidence": summary.without_evidence(),
+                "linked": summary.linked, "coverage": summary.coverage(),
+                "mean_paths": summary.mean_paths(),
+                "right_path_first": summary.right_path_first_share(),
+                "with_relations": summary.with_relations,
                 "seconds": summary.seconds, "items_per_sec": summary.items_per_second(),
+                "fact_checks": derived,
             })
         );
     }

@@ -29,6 +29,12 @@ pub fn kale_ok(args: &[&str]) -> String {
 /// Runs `tests/python/SCRIPT` with the project venv's Python; fails the test with its output if
 /// it fails, and returns its stdout.
 pub fn python(script: &str, args: &[&str]) -> String {
+    python_at(&Path::new("tests/python").join(script), args)
+}
+
+/// Runs a Python script of the repository (a path from its root), as [`python`] does.
+pub fn python_at(script: &Path, args: &[&str]) -> String {
+    let script = script.display().to_string();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let interpreter = root.join(".venv/bin/python");
     assert!(
@@ -36,7 +42,7 @@ pub fn python(script: &str, args: &[&str]) -> String {
         "no project venv: run scripts/setup.sh --test first"
     );
     let out = Command::new(interpreter)
-        .arg(root.join("tests/python").join(script))
+        .arg(root.join(&script))
         .args(args)
         .env("TRANSFORMERS_VERBOSITY", "error")
         .output()

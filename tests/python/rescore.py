@@ -2,7 +2,9 @@
 choice, the summed log-probability of the choice's ids after the prompt ids and that of its first
 token alone; and the report's `choice_mass` (the mean next-token probability of the choices'
 distinct first tokens). Prints the largest difference from kale's `logprob_sum` and
-`first_logprob`, the difference in `choice_mass`, and whether every `chosen` index agrees.
+`first_logprob`, the difference in `choice_mass`, and whether every pick agrees: `chosen_acc`
+(highest sum), `chosen_acc_norm` (highest sum per character of the choice) and `chosen` (the
+default score, acc_norm).
 
     rescore.py MODEL_DIR EVAL_JSON
 """
@@ -19,7 +21,7 @@ def main(model_dir, report_path):
     worst, agree, mass = 0.0, True, 0.0
     for item in report["items"]:
         prompt = item["prompt_ids"]
-        scores, firsts = [], {}
+        sums, norms, firsts = [], [], {}
         for choice in item["choices"]:
             ids = torch.tensor([prompt + choice["ids"]])
             with torch.no_grad():
@@ -28,9 +30,12 @@ def main(model_dir, report_path):
             first = logp[len(prompt) - 1, choice["ids"][0]].item()
             firsts[choice["ids"][0]] = first
             worst = max(worst, abs(total - choice["logprob_sum"]), abs(first - choice["first_logprob"]))
-            scores.append(total / len(choice["ids"]))
+            sums.append(total)
+            norms.append(total / choice["chars"])
         mass += sum(torch.tensor(list(firsts.values())).exp().tolist()) / len(report["items"])
-        agree &= max(range(len(scores)), key=scores.__getitem__) == item["chosen"]
+        pick = lambda scores: max(range(len(scores)), key=lambda k: (scores[k], -k))
+        agree &= pick(sums) == item["chosen_acc"] and pick(norms) == item["chosen_acc_norm"]
+        agree &= item["chosen"] == item["chosen_acc_norm"]
     print(json.dumps({"max_diff": worst, "chosen_agree": agree, "items": len(report["items"]),
                       "choice_mass_diff": abs(mass - report["choice_mass"])}))
 

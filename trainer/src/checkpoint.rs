@@ -213,6 +213,12 @@ pub fn save_model(model: &CausalLm, tokenizer: &TextTokenizer, dir: &Path) -> Re
     if tokenizer.path != tokenizer_path {
         std::fs::copy(&tokenizer.path, &tokenizer_path)
             .map_err(TrainerError::io(&tokenizer_path))?;
+        // The chat template and the BOS rule travel with the tokenizer.
+        if let Some(config) = tokenizer.config() {
+            let path = dir.join(crate::tokenizer::TOKENIZER_CONFIG);
+            std::fs::write(&path, serde_json::to_string_pretty(config).expect("JSON"))
+                .map_err(TrainerError::io(&path))?;
+        }
     }
     let weights: Vec<(String, Tensor)> = model
         .base_variables()

@@ -2,7 +2,7 @@
 //! plain QA, or text for language modelling), their token ids, and deterministic batches.
 
 use crate::error::{Result, TrainerError};
-use crate::prompt::PromptTemplate;
+use crate::prompt::PromptFormat;
 use crate::tokenizer::TextTokenizer;
 use kale_datasets::qa::{detect_format, plain_item, read_items, QaFormat, QaItem};
 use rand::seq::SliceRandom;
@@ -47,7 +47,7 @@ pub fn load_examples(path: &Path) -> Result<Vec<Example>> {
     // records (which may carry `rationale`) and text records are read here.
     let dataset_format = matches!(
         detect_format(path),
-        Ok(QaFormat::Csqa | QaFormat::Mmlu | QaFormat::Race)
+        Ok(QaFormat::Csqa | QaFormat::Hf | QaFormat::Mmlu | QaFormat::Race)
     );
     if !jsonl || dataset_format {
         return Ok(read_items(path, None)?
@@ -109,63 +109,143 @@ impl Tokenized {
     }
 }
 
-/// Tokenises examples for training; `None` for one that cannot fit `max_len` tokens.
-pub fn tokenize(
-    example: &Example,
-    tokenizer: &TextTokenizer,
-    template: &PromptTemplate,
-    bos: Option<i64>,
-    max_len: usize,
-) -> Result<Option<Tokenized>> {
-    let start: Vec<i64> = bos.into_iter().collect();
-    match example {
-        Example::Text { text, .. } => {
-            let mut ids = start;
-            ids.extend(tokenizer.encode(text)?);
-            ids.extend(tokenizer.eos);
-            if ids.len() < 2 {
-                return Ok(None);
-            }
-            ids.truncate(max_len);
-            let answer = ids.split_off(1);
-            Ok(Some(Tokenized {
-                prompt: ids,
-                with_rationale: None,
-                answer,
-            }))
+/// Turns questions into token ids one way for training and evaluation alike: the prompt format,
+/// the tokenizer's BOS rule, and lm-evaluation-harness's split of a prompt and its continuation
+/// (the prompt's trailing spaces move to the continuation; the continuation's ids are those of
+/// the whole text after the prompt's own, so a choice is scored exactly as the harness scores
+/// it). The answer is the gold choice's continuation, nothing appended: what training teaches
+/// is what scoring reads.
+#[derive(Clone, Debug)]
+pub struct PromptEncoder {
+    pub format: PromptFormat,
+    /// The model's positions.
+    pub max_len: usize,
+}
+
+impl PromptEncoder {
+    pub fn new(format: PromptFormat, max_len: usize) -> Self {
+        Self { format, max_len }
+    }
+
+    /// The ids of a prompt and of one continuation of it (harness `_encode_pair`).
+    pub fn pair(
+        &self,
+        tokenizer: &TextTokenizer,
+        prompt: &str,
+        continuation: &str,
+    ) -> Result<(Vec<i64>, Vec<i64>)> {
+        let trimmed = prompt.trim_end();
+        let moved = &prompt[trimmed.len()..];
+        let context = tokenizer.encode_prompt(trimmed)?;
+        let whole = tokenizer.encode_prompt(&format!("{trimmed}{moved}{continuation}"))?;
+        let continuation = whole.get(context.len()..).unwrap_or_default().to_vec();
+        Ok((context, continuation))
+    }
+
+    /// The prompt (x, or x with `rationale`) of an item and the continuation of choice `choice`.
+    pub fn choice(
+        &self,
+        tokenizer: &TextTokenizer,
+        item: &QaItem,
+        rationale: Option<&str>,
+        choice: usize,
+    ) -> Result<(Vec<i64>, Vec<i64>)> {
+        let prompt = self.format.prompt(tokenizer, item, rationale)?;
+        self.pair(tokenizer, &prompt, &self.format.continuation(item, choice))
+    }
+
+    /// The teacher's prompt: x with as much of `rationale` as fits before `answer` in the
+    /// model's positions, cut from the rationale's end only (never the question or passage).
+    /// `None` when not even an empty rationale fits.
+    pub fn with_rationale(
+        &self,
+        tokenizer: &TextTokenizer,
+        item: &QaItem,
+        rationale: &str,
+        answer: usize,
+    ) -> Result<Option<Vec<i64>>> {
+        let fits = |text: &str| -> Result<Option<Vec<i64>>> {
+            let prompt = self.format.prompt(tokenizer, item, Some(text))?;
+            let ids = tokenizer.encode_prompt(prompt.trim_end())?;
+            Ok((ids.len() + answer <= self.max_len).then_some(ids))
+        };
+        if let Some(ids) = fits(rationale)? {
+            return Ok(Some(ids));
         }
-        Example::Qa { item, rationale } => {
-            let mut prompt = start.clone();
-            prompt.extend(tokenizer.encode(&template.render(item, None))?);
-            let mut answer = tokenizer.encode(&PromptTemplate::answer_text(item.answer_text()))?;
-            answer.extend(tokenizer.eos);
-            if prompt.len() + answer.len() > max_len {
-                return Ok(None);
-            }
-            let with_rationale = match rationale {
-                Some(r) => {
-                    let mut ids = start;
-                    ids.extend(tokenizer.encode(&template.render(item, Some(r)))?);
-                    // A rationale too long for the context is cut from its end, keeping the
-                    // prompt's tail ("Answer:") so the answer still lines up.
-                    if ids.len() + answer.len() > max_len {
-                        let tail = tokenizer.encode(&template.render(item, Some("")))?;
-                        let keep = max_len.saturating_sub(answer.len() + 1);
-                        let suffix = tail.len().min(keep);
-                        let mut cut: Vec<i64> = ids[..keep - suffix].to_vec();
-                        cut.extend_from_slice(&ids[ids.len() - suffix..]);
-                        ids = cut;
-                    }
-                    Some(ids)
+        // The longest prefix of whole words that fits: a binary search over the word count.
+        let words: Vec<&str> = rationale.split_whitespace().collect();
+        let (mut low, mut high) = (0, words.len());
+        let mut best = fits("")?;
+        if best.is_none() {
+            return Ok(None);
+        }
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            match fits(&words[..mid].join(" "))? {
+                Some(ids) => {
+                    best = Some(ids);
+                    low = mid;
                 }
-                None => None,
-            };
-            Ok(Some(Tokenized {
-                prompt,
-                with_rationale,
-                answer,
-            }))
+                None => high = mid - 1,
+            }
         }
+        Ok(best)
+    }
+
+    /// An example for training; `None` for one whose question and answer cannot fit.
+    pub fn tokenize(
+        &self,
+        tokenizer: &TextTokenizer,
+        example: &Example,
+    ) -> Result<Option<Tokenized>> {
+        match example {
+            Example::Text { text, .. } => {
+                let mut ids = tokenizer.encode_prompt(text)?;
+                ids.extend(tokenizer.eos);
+                if ids.len() < 2 {
+                    return Ok(None);
+                }
+                ids.truncate(self.max_len);
+                let answer = ids.split_off(1);
+                Ok(Some(Tokenized {
+                    prompt: ids,
+                    with_rationale: None,
+                    answer,
+                }))
+            }
+            Example::Qa { item, rationale } => {
+                let (prompt, answer) = self.choice(tokenizer, item, None, item.answer)?;
+                if prompt.len() + answer.len() > self.max_len || answer.is_empty() {
+                    return Ok(None);
+                }
+                let with_rationale = match rationale {
+                    Some(r) => self.with_rationale(tokenizer, item, r, answer.len())?,
+                    None => None,
+                };
+                Ok(Some(Tokenized {
+                    prompt,
+                    with_rationale,
+                    answer,
+                }))
+            }
+        }
+    }
+
+    /// Every example that fits, and how many did not.
+    pub fn tokenize_all(
+        &self,
+        tokenizer: &TextTokenizer,
+        examples: &[Example],
+    ) -> Result<(Vec<Tokenized>, usize)> {
+        let mut out = Vec::with_capacity(examples.len());
+        let mut skipped = 0;
+        for example in examples {
+            match self.tokenize(tokenizer, example)? {
+                Some(t) => out.push(t),
+                None => skipped += 1,
+            }
+        }
+        Ok((out, skipped))
     }
 }
 

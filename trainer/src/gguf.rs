@@ -37,6 +37,13 @@ impl MetaValue {
         }
     }
 
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     fn as_str(&self) -> Option<&str> {
         match self {
             Self::Str(s) => Some(s),
@@ -484,6 +491,42 @@ pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
     let generation_path = out.join("generation_config.json");
     std::fs::write(&generation_path, generation.to_string())
         .map_err(TrainerError::io(&generation_path))?;
+    // The chat template and the BOS rule, as transformers reads them (tokenizer_config.json).
+    let name = |id: Option<i64>| {
+        id.and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| tokens.get(i))
+            .cloned()
+    };
+    let mut tokenizer_config = json!({
+        "add_bos_token": file
+            .meta
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(MetaValue::as_bool)
+            .unwrap_or(false),
+        "bos_token": name(bos),
+        "eos_token": name(eos),
+        "tokenizer_class": "PreTrainedTokenizerFast",
+    });
+    if let Some(template) = file
+        .meta
+        .get("tokenizer.chat_template")
+        .and_then(MetaValue::as_str)
+    {
+        tokenizer_config["chat_template"] = template.into();
+    }
+    if let Some(pad) = name(
+        file.meta
+            .get("tokenizer.ggml.padding_token_id")
+            .and_then(MetaValue::as_int),
+    ) {
+        tokenizer_config["pad_token"] = pad.into();
+    }
+    let tokenizer_config_path = out.join(crate::tokenizer::TOKENIZER_CONFIG);
+    std::fs::write(
+        &tokenizer_config_path,
+        serde_json::to_string_pretty(&tokenizer_config).expect("JSON"),
+    )
+    .map_err(TrainerError::io(&tokenizer_config_path))?;
     write_tokenizer(&file, &tokens, &out.join("tokenizer.json"))?;
     Ok(Imported {
         tensors: named.len(),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod chat;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
@@ -9,6 +10,7 @@ pub mod generate;
 pub mod gguf;
 pub mod lora;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod prompt;

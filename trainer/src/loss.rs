@@ -96,6 +96,88 @@ pub fn divergence_terms(
     terms * (temperature * temperature)
 }
 
+/// A frozen teacher's answer-token distributions, kept: per row its top-k tokens and their
+/// log-probabilities at the KA temperature, and the log of the probability of every other token
+/// together (`None` when k covers the vocabulary).
+#[derive(Debug)]
+pub struct TopK {
+    pub ids: Tensor,
+    pub logq: Tensor,
+    pub rest: Option<Tensor>,
+}
+
+impl TopK {
+    /// The top-`k` summary of teacher logits `[n, vocab]` at `temperature`.
+    pub fn of(teacher: &Tensor, k: usize, temperature: f64) -> Self {
+        let logq = (teacher.detach() / temperature).log_softmax(-1, Kind::Float);
+        let vocab = logq.size()[1];
+        let k = (k as i64).min(vocab);
+        let (top, ids) = logq.topk(k, -1, true, true);
+        let rest = (k < vocab).then(|| {
+            logq.scatter_value(1, &ids, f64::NEG_INFINITY)
+                .logsumexp([1], false)
+        });
+        Self {
+            ids,
+            logq: top,
+            rest,
+        }
+    }
+
+    /// Rows `range` of several summaries, concatenated in order.
+    pub fn cat(parts: &[&TopK]) -> Self {
+        let ids: Vec<&Tensor> = parts.iter().map(|p| &p.ids).collect();
+        let logq: Vec<&Tensor> = parts.iter().map(|p| &p.logq).collect();
+        let rest = parts
+            .iter()
+            .map(|p| p.rest.as_ref())
+            .collect::<Option<Vec<&Tensor>>>()
+            .map(|r| Tensor::cat(&r, 0));
+        Self {
+            ids: Tensor::cat(&ids, 0),
+            logq: Tensor::cat(&logq, 0),
+            rest,
+        }
+    }
+}
+
+/// [`divergence_terms`] against a kept [`TopK`] teacher: both distributions summed into the
+/// teacher's k tokens and one bucket for the rest, the divergence taken over those k + 1
+/// buckets. Exact when k covers the vocabulary; otherwise KL over the buckets is below the full
+/// KL by exactly p(rest) times the KL of the two distributions within the rest (the chain rule),
+/// which is small when the teacher's mass sits in its top k.
+pub fn divergence_terms_topk(
+    student: &Tensor,
+    teacher: &TopK,
+    divergence: Divergence,
+    temperature: f64,
+) -> Tensor {
+    let logp_all = (student / temperature).log_softmax(-1, Kind::Float);
+    let mut logp = logp_all.gather(1, &teacher.ids, false);
+    let mut logq = teacher.logq.shallow_clone();
+    if let Some(rest) = &teacher.rest {
+        // log(1 - sum p_top), kept finite when the top k hold (almost) everything.
+        let top_mass: Tensor = logp.exp().sum_dim_intlist(-1, false, Kind::Float);
+        let p_rest = top_mass.neg().g_add_scalar(1.0).clamp_min(1e-30);
+        logp = Tensor::cat(&[logp, p_rest.log().unsqueeze(1)], 1);
+        logq = Tensor::cat(&[logq, rest.clamp_min(-69.0).unsqueeze(1)], 1);
+    }
+    let kl = |loga: &Tensor, logb: &Tensor| {
+        (loga.exp() * (loga - logb)).sum_dim_intlist(-1, false, Kind::Float)
+    };
+    let terms = match divergence {
+        Divergence::Forward => kl(&logp, &logq),
+        Divergence::Reverse => kl(&logq, &logp),
+        Divergence::Jsd { beta } => {
+            let m = (logp.exp() * beta + logq.exp() * (1.0 - beta))
+                .clamp_min(1e-30)
+                .log();
+            kl(&logp, &m) * beta + kl(&logq, &m) * (1.0 - beta)
+        }
+    };
+    terms * (temperature * temperature)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +203,48 @@ mod tests {
         let f = divergence_terms(&a, &b, Divergence::Forward, 1.0);
         let r = divergence_terms(&b, &a, Divergence::Reverse, 1.0);
         assert!(f.allclose(&r, 1e-5, 1e-6, false));
+    }
+
+    #[test]
+    fn the_kept_teacher_is_exact_over_the_vocabulary_and_obeys_the_chain_rule_below_it() {
+        tch::manual_seed(3);
+        let student = Tensor::randn([6, 40], (Kind::Float, tch::Device::Cpu));
+        // A peaked teacher, as a trained one is.
+        let teacher = Tensor::randn([6, 40], (Kind::Float, tch::Device::Cpu)) * 4.0;
+        for d in [
+            Divergence::Forward,
+            Divergence::Reverse,
+            Divergence::Jsd { beta: 0.3 },
+        ] {
+            let full = divergence_terms(&student, &teacher, d, 1.5);
+            let kept = divergence_terms_topk(&student, &TopK::of(&teacher, 40, 1.5), d, 1.5);
+            assert!(full.allclose(&kept, 1e-5, 1e-6, false), "{d:?}");
+        }
+        // k = 8: KL(p||q) over the buckets = full KL - p(rest) KL(p~ || q~) within the rest.
+        let top = TopK::of(&teacher, 8, 1.0);
+        let bucketed = divergence_terms_topk(&student, &top, Divergence::Forward, 1.0);
+        let full = divergence_terms(&student, &teacher, Divergence::Forward, 1.0);
+        let logp = student.log_softmax(-1, Kind::Float);
+        let logq = teacher.log_softmax(-1, Kind::Float);
+        let inside =
+            Tensor::ones([6, 40], (Kind::Bool, tch::Device::Cpu)).scatter_value(1, &top.ids, 0);
+        let masked = |x: &Tensor| x.masked_fill(&inside.logical_not(), f64::NEG_INFINITY);
+        let (lp, lq) = (masked(&logp), masked(&logq));
+        let p_rest = lp.logsumexp([1], false).exp();
+        let lp_tilde = &lp - lp.logsumexp([1], true);
+        let lq_tilde = &lq - lq.logsumexp([1], true);
+        let within = (lp_tilde.exp() * (&lp_tilde - &lq_tilde))
+            .nan_to_num(0.0, None, None)
+            .sum_dim_intlist(-1, false, Kind::Float);
+        let expected = &full - p_rest * within;
+        assert!(
+            bucketed.allclose(&expected, 1e-4, 1e-5, false),
+            "{bucketed} {expected}"
+        );
+        assert!(
+            (&full - &bucketed).min().double_value(&[]) > -1e-5,
+            "below the full KL"
+        );
     }
 
     #[test]

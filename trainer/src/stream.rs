@@ -11,9 +11,8 @@
 //!   process sees its commits), refreshing the adjacency and rebuilding the linker, so examples
 //!   synthesised after a committed update see its edges and labels.
 
-use crate::data::{tokenize, Example, Tokenized};
+use crate::data::{Example, PromptEncoder, Tokenized};
 use crate::error::{Result, TrainerError};
-use crate::prompt::PromptTemplate;
 use crate::tokenizer::TextTokenizer;
 use crate::train::Examples;
 use kale_datasets::qa::QaItem;
@@ -38,6 +37,25 @@ struct Shared {
     synthesized: AtomicUsize,
 }
 
+/// How much a stream runs ahead of the loop.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamLimits {
+    /// Synthesis threads.
+    pub workers: usize,
+    /// Examples waiting for the loop at most.
+    pub capacity: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            workers: threads.div_ceil(2),
+            capacity: 256,
+        }
+    }
+}
+
 /// Examples synthesised from a live store while training runs.
 pub struct StreamingExamples {
     items: Vec<QaItem>,
@@ -46,9 +64,7 @@ pub struct StreamingExamples {
     adjacency: Adjacency,
     synth_config: SynthConfig,
     tokenizer: Arc<TextTokenizer>,
-    template: PromptTemplate,
-    bos: Option<i64>,
-    max_len: usize,
+    encoder: PromptEncoder,
     workers: usize,
     capacity: usize,
     /// The epoch's order (example indexes) and where each example sits in it.
@@ -62,17 +78,13 @@ pub struct StreamingExamples {
 
 impl StreamingExamples {
     /// `store` may be a follower (`Store::open_secondary`) of a process that writes it.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         items: Vec<QaItem>,
         synth_config: SynthConfig,
         tokenizer: Arc<TextTokenizer>,
-        template: PromptTemplate,
-        bos: Option<i64>,
-        max_len: usize,
-        workers: usize,
-        capacity: usize,
+        encoder: PromptEncoder,
+        limits: StreamLimits,
     ) -> Result<Self> {
         let adjacency = Adjacency::open(&store)?;
         let mut student_lens = Vec::with_capacity(items.len());
@@ -81,12 +93,13 @@ impl StreamingExamples {
                 item: item.clone(),
                 rationale: None,
             };
-            let len = tokenize(&plain, &tokenizer, &template, bos, max_len)?
+            let len = encoder
+                .tokenize(&tokenizer, &plain)?
                 .map(|t| t.len())
                 .ok_or_else(|| {
                     TrainerError::InvalidInput(format!(
-                        "item {} is longer than the model's {max_len} positions",
-                        item.id
+                        "item {} is longer than the model's {} positions",
+                        item.id, encoder.max_len
                     ))
                 })?;
             student_lens.push(len);
@@ -98,11 +111,9 @@ impl StreamingExamples {
             adjacency,
             synth_config,
             tokenizer,
-            template,
-            bos,
-            max_len,
-            workers: workers.max(1),
-            capacity: capacity.max(1),
+            encoder,
+            workers: limits.workers.max(1),
+            capacity: limits.capacity.max(1),
             order: Arc::new(Vec::new()),
             position: FxHashMap::default(),
             shared: Arc::new(Shared {
@@ -180,8 +191,8 @@ impl Examples for StreamingExamples {
             let synthesizer = Arc::clone(&synthesizer);
             let items = self.items.clone();
             let tokenizer = Arc::clone(&self.tokenizer);
-            let template = self.template.clone();
-            let (bos, max_len, capacity) = (self.bos, self.max_len, self.capacity);
+            let encoder = self.encoder.clone();
+            let capacity = self.capacity;
             self.threads.push(std::thread::spawn(move || loop {
                 // Claim the next position once fewer than `capacity` wait for the loop.
                 let k = {
@@ -214,13 +225,9 @@ impl Examples for StreamingExamples {
                             item: item.clone(),
                             rationale,
                         };
-                        let tokens = tokenize(&example, &tokenizer, &template, bos, max_len)?
-                            .ok_or_else(|| {
-                                TrainerError::InvalidInput(format!(
-                                    "item {} no longer fits",
-                                    item.id
-                                ))
-                            })?;
+                        let tokens = encoder.tokenize(&tokenizer, &example)?.ok_or_else(|| {
+                            TrainerError::InvalidInput(format!("item {} no longer fits", item.id))
+                        })?;
                         Ok((tokens, s))
                     });
                 shared.synthesized.fetch_add(1, Ordering::Relaxed);

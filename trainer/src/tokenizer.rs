@@ -1,5 +1,11 @@
 //! Tokenizers: Hugging Face's `tokenizer.json` through the `tokenizers` crate (the same ids as
-//! Python), and training new ones on text (byte-level BPE or word level).
+//! Python), the settings of `tokenizer_config.json` beside it (the chat template, rendered with
+//! minijinja as text-generation-inference does; whether a BOS token starts a text), and training
+//! new ones on text (byte-level BPE or word level).
+//!
+//! Texts are encoded without the post-processor's special tokens, as lm-evaluation-harness does
+//! for causal models; a BOS token is prepended only when `tokenizer_config.json` says
+//! `add_bos_token: true` (tokenizers trained here say so).
 
 use crate::error::{Result, TrainerError};
 use std::path::{Path, PathBuf};
@@ -20,7 +26,16 @@ pub struct TextTokenizer {
     pub path: PathBuf,
     pub eos: Option<i64>,
     pub pad: i64,
+    /// The token that starts every encoded prompt, when the tokenizer asks for one.
+    pub bos: Option<i64>,
+    /// The model's chat template (a Jinja template), when it has one.
+    pub chat_template: Option<String>,
+    /// `tokenizer_config.json` as read (kept when a model is saved).
+    config: Option<serde_json::Value>,
 }
+
+/// The file beside `tokenizer.json` that holds the chat template and the BOS setting.
+pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 
 /// Which kind of tokenizer to train.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,12 +67,99 @@ impl TextTokenizer {
                 .find_map(|t| known(t))
         });
         let pad = known(PAD).or_else(|| known("<pad>")).or(eos).unwrap_or(0);
+        let config_path = path.with_file_name(TOKENIZER_CONFIG);
+        let config: Option<serde_json::Value> = if config_path.exists() {
+            let text =
+                std::fs::read_to_string(&config_path).map_err(TrainerError::io(&config_path))?;
+            Some(
+                serde_json::from_str(&text).map_err(|e| TrainerError::Config {
+                    path: config_path.clone(),
+                    message: format!("not JSON: {e}"),
+                })?,
+            )
+        } else {
+            None
+        };
+        let token_name = |key: &str| -> Option<String> {
+            match config.as_ref()?.get(key)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                // The older layout: {"content": "<s>", ...}.
+                other => other.get("content")?.as_str().map(str::to_owned),
+            }
+        };
+        let add_bos = config
+            .as_ref()
+            .and_then(|c| c.get("add_bos_token"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let bos = if add_bos {
+            let name = token_name("bos_token").ok_or_else(|| TrainerError::Config {
+                path: config_path.clone(),
+                message: "`add_bos_token` is true but there is no `bos_token`".into(),
+            })?;
+            Some(known(&name).ok_or_else(|| TrainerError::Config {
+                path: config_path.clone(),
+                message: format!("bos_token {name:?} is not in the vocabulary"),
+            })?)
+        } else {
+            None
+        };
+        let chat_template = config
+            .as_ref()
+            .and_then(|c| c.get("chat_template"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
         Ok(Self {
             inner,
             path: path.to_owned(),
             eos,
             pad,
+            bos,
+            chat_template,
+            config,
         })
+    }
+
+    /// `tokenizer_config.json` as read, if there was one.
+    pub fn config(&self) -> Option<&serde_json::Value> {
+        self.config.as_ref()
+    }
+
+    /// Renders one user message with the chat template and the assistant's turn opened (as
+    /// transformers' `apply_chat_template(messages, add_generation_prompt=True)`).
+    pub fn apply_chat_template(&self, message: &str) -> Result<String> {
+        let template = self.chat_template.as_deref().ok_or_else(|| {
+            TrainerError::InvalidInput(format!(
+                "{} has no chat template (tokenizer_config.json `chat_template`): use a plain prompt format",
+                self.path.display()
+            ))
+        })?;
+        let token = |key: &str| {
+            self.config
+                .as_ref()
+                .and_then(|c| c.get(key))
+                .and_then(|v| v.as_str().or_else(|| v.get("content")?.as_str()))
+                .unwrap_or("")
+                .to_owned()
+        };
+        crate::chat::render(
+            template,
+            &[("user", message)],
+            true,
+            &token("bos_token"),
+            &token("eos_token"),
+        )
+        .map_err(|message| TrainerError::Config {
+            path: self.path.with_file_name(TOKENIZER_CONFIG),
+            message: format!("chat template: {message}"),
+        })
+    }
+
+    /// Token ids of a prompt: the BOS token when the tokenizer asks for one, then the text.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<i64>> {
+        let mut ids: Vec<i64> = self.bos.into_iter().collect();
+        ids.extend(self.encode(text)?);
+        Ok(ids)
     }
 
     /// Token ids of a text, without special tokens.
@@ -152,6 +254,20 @@ impl TextTokenizer {
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
+        // Texts start with the end-of-text token, as GPT-2's do.
+        let config_path = path.with_file_name(TOKENIZER_CONFIG);
+        let config = serde_json::json!({
+            "add_bos_token": true,
+            "bos_token": END_OF_TEXT,
+            "eos_token": END_OF_TEXT,
+            "pad_token": PAD,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+        });
+        std::fs::write(
+            &config_path,
+            serde_json::to_string_pretty(&config).expect("JSON"),
+        )
+        .map_err(TrainerError::io(&config_path))?;
         Self::load(path, None)
     }
 }

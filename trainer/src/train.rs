@@ -11,13 +11,16 @@ use crate::checkpoint::{load_model, save_model};
 use crate::data::{epoch_batches, Tokenized};
 use crate::error::{Result, TrainerError};
 use crate::eval::{evaluate, EvalOptions, EvalReport};
-use crate::loss::{cross_entropy_terms, divergence_terms, Divergence, Objective};
+use crate::loss::{
+    cross_entropy_terms, divergence_terms, divergence_terms_topk, Divergence, Objective, TopK,
+};
+use crate::metrics::{EvalMetrics, MetricsRecord, StepMetrics};
 use crate::model::CausalLm;
 use crate::optim::{learning_rate, AdamW, AdamWConfig};
 use crate::tokenizer::TextTokenizer;
 use kg_store::progress::{human_count, Progress, Unit};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -104,7 +107,14 @@ pub struct TrainConfig {
     pub seed: u64,
     pub save_every: Option<usize>,
     pub eval_every: Option<usize>,
+    /// With a frozen teacher: keep each example's teacher distributions as their top k tokens
+    /// and the rest's mass, computed once and reused every epoch (`None`: the teacher runs every
+    /// step). Exact when k covers the vocabulary (see `loss::divergence_terms_topk`).
+    pub teacher_top_k: Option<usize>,
 }
+
+/// The default k of the kept teacher.
+pub const DEFAULT_TEACHER_TOP_K: usize = 128;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -124,6 +134,7 @@ impl Default for TrainConfig {
             seed: 0,
             save_every: None,
             eval_every: None,
+            teacher_top_k: Some(DEFAULT_TEACHER_TOP_K),
         }
     }
 }
@@ -172,6 +183,9 @@ pub struct Trainer<'a> {
     optimizer: AdamW,
     step: usize,
     initial_model: PathBuf,
+    /// Kept teacher distributions, by the example's teacher sequence (its tokens identify it:
+    /// a streamed example whose rationale changed is a new one).
+    kept: FxHashMap<Vec<i64>, TopK>,
 }
 
 /// The tensors of one micro-batch.
@@ -183,9 +197,14 @@ struct MicroBatch {
     answer_targets: Tensor,
     /// Which answer rows belong to examples with a rationale (KA applies to them).
     ka_mask: Vec<bool>,
-    /// Teacher sequences (examples with a rationale) and the rows aligned with the KA rows.
-    teacher: Option<(Tensor, Tensor)>,
+    /// The examples KA applies to, in row order.
+    ka_items: Vec<usize>,
     tokens: usize,
+}
+
+fn write_record(out: &mut impl Write, record: &MetricsRecord, path: &Path) -> Result<()> {
+    serde_json::to_writer(&mut *out, record).map_err(|e| TrainerError::io(path)(e.into()))?;
+    out.write_all(b"\n").map_err(TrainerError::io(path))
 }
 
 fn pad_rows(rows: &[&[i64]], pad: i64) -> (Tensor, usize) {
@@ -224,7 +243,20 @@ impl<'a> Trainer<'a> {
             optimizer,
             step: 0,
             initial_model: initial_model.to_owned(),
+            kept: FxHashMap::default(),
         }
+    }
+
+    /// Examples whose teacher distributions are kept.
+    pub fn kept_teacher_examples(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Whether teacher distributions are kept rather than recomputed: only a frozen teacher's
+    /// never change.
+    fn keeps_teacher(&self) -> bool {
+        self.config.teacher_top_k.is_some()
+            && matches!(self.teacher, Teacher::Copy(_) | Teacher::Base)
     }
 
     /// Continues from a checkpoint written by [`Trainer::run`] (the model must have been loaded
@@ -268,38 +300,17 @@ impl<'a> Trainer<'a> {
         let (student, width) =
             pad_rows(&students.iter().map(Vec::as_slice).collect::<Vec<_>>(), pad);
         let use_teacher = self.config.objective.uses_teacher();
-        let with_teacher: Vec<usize> = (0..items.len())
+        let ka_items: Vec<usize> = (0..items.len())
             .filter(|&i| use_teacher && items[i].with_rationale.is_some())
             .collect();
-        let teachers: Vec<Vec<i64>> = with_teacher
-            .iter()
-            .map(|&i| {
-                [
-                    items[i].with_rationale.as_deref().expect("filtered"),
-                    items[i].answer.as_slice(),
-                ]
-                .concat()
-            })
-            .collect();
-        let (teacher_ids, teacher_width) =
-            pad_rows(&teachers.iter().map(Vec::as_slice).collect::<Vec<_>>(), pad);
-        let (mut rows, mut targets, mut ka_mask, mut teacher_rows) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut rows, mut targets, mut ka_mask) = (Vec::new(), Vec::new(), Vec::new());
         for (b, item) in items.iter().enumerate() {
-            let slot = with_teacher.iter().position(|&i| i == b);
+            let ka = ka_items.contains(&b);
             for (j, &token) in item.answer.iter().enumerate() {
                 // The logits at position p predict token p + 1.
                 rows.push((b * width + item.prompt.len() + j - 1) as i64);
                 targets.push(token);
-                ka_mask.push(slot.is_some());
-                if let Some(t) = slot {
-                    let prompt = item
-                        .with_rationale
-                        .as_ref()
-                        .expect("with a rationale")
-                        .len();
-                    teacher_rows.push((t * teacher_width + prompt + j - 1) as i64);
-                }
+                ka_mask.push(ka);
             }
         }
         MicroBatch {
@@ -307,19 +318,92 @@ impl<'a> Trainer<'a> {
             answer_rows: Tensor::from_slice(&rows).to_device(device),
             answer_targets: Tensor::from_slice(&targets).to_device(device),
             ka_mask,
-            teacher: (!with_teacher.is_empty()).then(|| {
-                (
-                    teacher_ids.to_device(device),
-                    Tensor::from_slice(&teacher_rows).to_device(device),
-                )
-            }),
+            ka_items,
             tokens: students.iter().map(Vec::len).sum(),
         }
     }
 
+    /// The teacher's logits `[answer tokens, vocab]` of some examples (with rationales), rows in
+    /// the examples' order.
+    fn teacher_logits(&self, items: &[Tokenized], which: &[usize]) -> Tensor {
+        let device = self.model.device();
+        let sequences: Vec<Vec<i64>> = which
+            .iter()
+            .map(|&i| {
+                [
+                    items[i]
+                        .with_rationale
+                        .as_deref()
+                        .expect("KA examples have one"),
+                    items[i].answer.as_slice(),
+                ]
+                .concat()
+            })
+            .collect();
+        let (ids, width) = pad_rows(
+            &sequences.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            self.tokenizer.pad,
+        );
+        let mut rows = Vec::new();
+        for (t, &i) in which.iter().enumerate() {
+            let prompt = items[i]
+                .with_rationale
+                .as_ref()
+                .expect("KA examples have one")
+                .len();
+            for j in 0..items[i].answer.len() {
+                rows.push((t * width + prompt + j - 1) as i64);
+            }
+        }
+        let (ids, rows) = (
+            ids.to_device(device),
+            Tensor::from_slice(&rows).to_device(device),
+        );
+        tch::no_grad(|| match &self.teacher {
+            Teacher::Live => self.model.forward_rows(&ids, &rows, false),
+            Teacher::Copy(m) => m.forward_rows(&ids, &rows, false),
+            Teacher::Base => self.model.forward_base_rows(&ids, &rows),
+            Teacher::None => unreachable!("KA objectives have a teacher"),
+        })
+    }
+
+    /// The kept teacher distributions of the KA examples, computing (once) those not kept yet.
+    fn kept_teacher(&mut self, items: &[Tokenized], which: &[usize]) -> TopK {
+        let key = |t: &Tokenized| -> Vec<i64> {
+            let mut key = t.with_rationale.clone().expect("KA examples have one");
+            key.push(-1);
+            key.extend_from_slice(&t.answer);
+            key
+        };
+        let missing: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| !self.kept.contains_key(&key(&items[i])))
+            .collect();
+        if !missing.is_empty() {
+            let logits = self.teacher_logits(items, &missing);
+            let k = self.config.teacher_top_k.expect("kept only with a k");
+            let mut start = 0;
+            for &i in &missing {
+                let n = items[i].answer.len() as i64;
+                let part = TopK::of(&logits.narrow(0, start, n), k, self.config.temperature);
+                start += n;
+                self.kept.insert(key(&items[i]), part);
+            }
+        }
+        let keys: Vec<Vec<i64>> = which.iter().map(|&i| key(&items[i])).collect();
+        let parts: Vec<&TopK> = keys.iter().map(|k| &self.kept[k]).collect();
+        TopK::cat(&parts)
+    }
+
     /// Forward and backward of one micro-batch; the loss is its share of the step's mean over
     /// `total_tokens` answer tokens. Returns (loss share, KA tokens, SFT tokens).
-    fn micro_step(&self, batch: &MicroBatch, total_tokens: f64) -> (f64, usize, usize) {
+    fn micro_step(
+        &mut self,
+        items: &[Tokenized],
+        batch: &MicroBatch,
+        total_tokens: f64,
+    ) -> (f64, usize, usize) {
         let answer_logits = self
             .model
             .forward_rows(&batch.student, &batch.answer_rows, true);
@@ -332,23 +416,19 @@ impl<'a> Trainer<'a> {
                 // Examples without a rationale fall back to SFT.
                 let mask = Tensor::from_slice(&batch.ka_mask).to_device(self.model.device());
                 let sft_part = ce.masked_select(&mask.logical_not()).sum(Kind::Float);
-                let ka_part = match &batch.teacher {
-                    Some((teacher_ids, teacher_rows)) => {
-                        let t = tch::no_grad(|| match &self.teacher {
-                            Teacher::Live => {
-                                self.model.forward_rows(teacher_ids, teacher_rows, false)
-                            }
-                            Teacher::Copy(m) => m.forward_rows(teacher_ids, teacher_rows, false),
-                            Teacher::Base => {
-                                self.model.forward_base_rows(teacher_ids, teacher_rows)
-                            }
-                            Teacher::None => unreachable!("KA objectives have a teacher"),
-                        });
-                        let s = answer_logits.index_select(0, &mask.nonzero().squeeze_dim(1));
-                        divergence_terms(&s, &t, self.config.divergence, self.config.temperature)
-                            .sum(Kind::Float)
+                let ka_part = if batch.ka_items.is_empty() {
+                    Tensor::zeros([], (Kind::Float, self.model.device()))
+                } else {
+                    let s = answer_logits.index_select(0, &mask.nonzero().squeeze_dim(1));
+                    let (divergence, temperature) =
+                        (self.config.divergence, self.config.temperature);
+                    if self.keeps_teacher() {
+                        let kept = self.kept_teacher(items, &batch.ka_items);
+                        divergence_terms_topk(&s, &kept, divergence, temperature).sum(Kind::Float)
+                    } else {
+                        let t = self.teacher_logits(items, &batch.ka_items);
+                        divergence_terms(&s, &t, divergence, temperature).sum(Kind::Float)
                     }
-                    None => Tensor::zeros([], (Kind::Float, self.model.device())),
                 };
                 match self.config.objective {
                     Objective::KaSft { lambda } => {
@@ -369,7 +449,8 @@ impl<'a> Trainer<'a> {
     pub fn loss_and_gradients(&mut self, items: &[Tokenized]) -> f64 {
         self.optimizer.zero_grad();
         let total_tokens = items.iter().map(|t| t.answer.len()).sum::<usize>().max(1) as f64;
-        self.micro_step(&self.build(items), total_tokens).0
+        let batch = self.build(items);
+        self.micro_step(items, &batch, total_tokens).0
     }
 
     fn save_checkpoint(&self, dir: &Path) -> Result<()> {
@@ -457,11 +538,18 @@ impl<'a> Trainer<'a> {
                 let (mut loss, mut tokens, mut ka, mut sft) = (0.0, 0usize, 0usize, 0usize);
                 for chunk in &items {
                     let batch = self.build(chunk);
-                    let (share, k, s) = self.micro_step(&batch, total_tokens);
+                    let (share, k, s) = self.micro_step(chunk, &batch, total_tokens);
                     loss += share;
                     tokens += batch.tokens;
                     ka += k;
                     sft += s;
+                }
+                if !loss.is_finite() {
+                    // Nothing is saved: the last checkpoint on disk stays the last good one.
+                    return Err(TrainerError::InvalidInput(format!(
+                        "step {}: the loss is {loss}; training stopped and nothing was saved (is the learning rate too high?)",
+                        self.step + 1
+                    )));
                 }
                 let grad_norm = self.optimizer.clip_grad_norm(self.config.clip);
                 let lr = learning_rate(
@@ -486,12 +574,20 @@ impl<'a> Trainer<'a> {
                 summary.tokens += tokens as u64;
                 summary.losses.push(loss);
                 let rate = tokens as f64 / step_started.elapsed().as_secs_f64().max(1e-9);
-                let line = json!({
-                    "step": self.step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": grad_norm,
-                    "tokens": tokens, "tokens_per_sec": rate, "ka_tokens": ka, "sft_tokens": sft,
-                    "sft_fallbacks": fallbacks, "elapsed": started.elapsed().as_secs_f64(),
+                let line = MetricsRecord::Step(StepMetrics {
+                    step: self.step,
+                    epoch,
+                    loss,
+                    lr,
+                    grad_norm,
+                    tokens,
+                    tokens_per_sec: rate,
+                    ka_tokens: ka,
+                    sft_tokens: sft,
+                    sft_fallbacks: fallbacks,
+                    elapsed: started.elapsed().as_secs_f64(),
                 });
-                writeln!(metrics, "{line}").map_err(TrainerError::io(&metrics_path))?;
+                write_record(&mut metrics, &line, &metrics_path)?;
                 progress.set_position(self.step as u64);
                 let mut note = format!("loss {loss:.4}, {} tok/s", human_count(rate));
                 if let Some(status) = examples.status() {
@@ -510,8 +606,11 @@ impl<'a> Trainer<'a> {
                 if let (Some(n), Some((data, facts, options))) = (self.config.eval_every, eval) {
                     if self.step.is_multiple_of(n) && self.step < total_steps {
                         let report = evaluate(&self.model, self.tokenizer, data, facts, options)?;
-                        writeln!(metrics, "{}", json!({ "step": self.step, "eval": report }))
-                            .map_err(TrainerError::io(&metrics_path))?;
+                        let line = MetricsRecord::Eval {
+                            step: self.step,
+                            eval: EvalMetrics::from(&report),
+                        };
+                        write_record(&mut metrics, &line, &metrics_path)?;
                     }
                 }
                 metrics.flush().map_err(TrainerError::io(&metrics_path))?;
@@ -520,8 +619,11 @@ impl<'a> Trainer<'a> {
         progress.end();
         if let Some((data, facts, options)) = eval {
             let report = evaluate(&self.model, self.tokenizer, data, facts, options)?;
-            writeln!(metrics, "{}", json!({ "step": self.step, "eval": report }))
-                .map_err(TrainerError::io(&metrics_path))?;
+            let line = MetricsRecord::Eval {
+                step: self.step,
+                eval: EvalMetrics::from(&report),
+            };
+            write_record(&mut metrics, &line, &metrics_path)?;
             summary.final_eval = Some(report);
         }
         metrics.flush().map_err(TrainerError::io(&metrics_path))?;

@@ -38,8 +38,8 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
     let loaded = load_model(&out, Device::Cpu, None).unwrap();
     assert!(loaded.unused.is_empty(), "{:?}", loaded.unused);
 
-    let prompt = chat_prompt(&loaded.tokenizer, "What is the capital of France?");
-    let ids = loaded.tokenizer.encode(&prompt).unwrap();
+    let prompt = chat_prompt(&loaded.tokenizer, "What is the capital of France?").unwrap();
+    let ids = loaded.tokenizer.encode_prompt(&prompt).unwrap();
     let reference_logits = dir.path().join("logits.safetensors");
     let reply: Value = serde_json::from_str(&python(&[
         "gguf",
@@ -66,6 +66,47 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
     let answer = greedy(&loaded.model, &loaded.tokenizer, &ids, 16).unwrap();
     let answer = loaded.tokenizer.decode(&answer).unwrap();
     assert!(answer.contains("Paris"), "answered {answer:?}");
+
+    // The model's own chat template, rendered by minijinja, gives transformers' ids: for a
+    // question as the chat prompt format renders it, without and with its rationale.
+    assert!(loaded.tokenizer.chat_template.is_some());
+    assert_eq!(loaded.tokenizer.bos, None, "SmolLM2 adds no BOS token");
+    let item = kale_datasets::qa::QaItem {
+        id: "q".into(),
+        question: "What is the capital of the country of citizenship of Ada?".into(),
+        context: None,
+        choices: vec!["Paris".into(), "Rome".into()],
+        answer: 0,
+        facts: Vec::new(),
+        kind: None,
+        concept: None,
+        relations: Vec::new(),
+    };
+    let format = kale_trainer::prompt::PromptFormat::chat();
+    let messages = [
+        format.render(&item, None),
+        format.render(&item, Some("The country of citizenship of Ada is France.")),
+    ];
+    let reference: Value = serde_json::from_str(&python(&[
+        "chat",
+        out.to_str().unwrap(),
+        &serde_json::to_string(&messages).unwrap(),
+    ]))
+    .unwrap();
+    for (n, rationale) in [None, Some("The country of citizenship of Ada is France.")]
+        .into_iter()
+        .enumerate()
+    {
+        let ours = format.prompt(&loaded.tokenizer, &item, rationale).unwrap();
+        assert_eq!(ours, reference[n]["text"].as_str().unwrap());
+        let ids: Vec<i64> = reference[n]["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_i64().unwrap())
+            .collect();
+        assert_eq!(loaded.tokenizer.encode_prompt(&ours).unwrap(), ids);
+    }
 }
 
 #[test]

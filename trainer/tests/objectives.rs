@@ -96,37 +96,76 @@ fn ka_loss_and_gradients_match_pytorch() {
         let reference: Value =
             serde_json::from_str(&python(&["ka", model_dir.to_str().unwrap()])).unwrap();
 
+        // The teacher run every step, and kept once over the whole vocabulary (300 tokens):
+        // both are the same formula.
+        for teacher_top_k in [None, Some(300)] {
+            let loaded = load_model(&model_dir, Device::Cpu, None).unwrap();
+            let config = TrainConfig {
+                objective: Objective::Ka,
+                divergence,
+                temperature,
+                teacher: TeacherKind::Frozen,
+                teacher_top_k,
+                ..TrainConfig::default()
+            };
+            let mut trainer = Trainer::new(loaded.model, &loaded.tokenizer, config, &model_dir);
+            let loss = trainer.loss_and_gradients(&items);
+            let expected = reference["loss"].as_f64().unwrap();
+            assert!(
+                (loss - expected).abs() < 1e-5 * expected.abs().max(1.0),
+                "{direction} (kept {teacher_top_k:?}): loss {loss} vs {expected}"
+            );
+            // The student's gradients, parameter by parameter (first elements of each).
+            let vars = trainer.model.vs.variables();
+            let mut compared = 0;
+            for (name, values) in reference["grads"].as_object().unwrap() {
+                let grad = vars[name].grad().flatten(0, -1);
+                for (i, v) in values.as_array().unwrap().iter().enumerate() {
+                    let ours = grad.double_value(&[i as i64]);
+                    let theirs = v.as_f64().unwrap();
+                    assert!(
+                        (ours - theirs).abs() < 1e-5 + 1e-3 * theirs.abs(),
+                        "{direction} (kept {teacher_top_k:?}): {name}[{i}]: {ours} vs {theirs}"
+                    );
+                    compared += 1;
+                }
+            }
+            assert!(compared > 100, "only {compared} gradient values compared");
+        }
+    }
+}
+
+#[test]
+fn a_kept_teacher_is_computed_once_and_bounded_by_the_full_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    python(&["make", dir.path().to_str().unwrap()]);
+    let model_dir = dir.path().join("llama");
+    let loss_with = |teacher_top_k| {
         let loaded = load_model(&model_dir, Device::Cpu, None).unwrap();
         let config = TrainConfig {
             objective: Objective::Ka,
-            divergence,
-            temperature,
-            teacher: TeacherKind::Frozen,
+            teacher_top_k,
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::new(loaded.model, &loaded.tokenizer, config, &model_dir);
-        let loss = trainer.loss_and_gradients(&items);
-        let expected = reference["loss"].as_f64().unwrap();
-        assert!(
-            (loss - expected).abs() < 1e-5 * expected.abs().max(1.0),
-            "{direction}: loss {loss} vs {expected}"
-        );
-        // The student's gradients, parameter by parameter (first elements of each).
-        let vars = trainer.model.vs.variables();
-        let mut compared = 0;
-        for (name, values) in reference["grads"].as_object().unwrap() {
-            let grad = vars[name].grad().flatten(0, -1);
-            for (i, v) in values.as_array().unwrap().iter().enumerate() {
-                let ours = grad.double_value(&[i as i64]);
-                let theirs = v.as_f64().unwrap();
-                assert!(
-                    (ours - theirs).abs() < 1e-5 + 1e-3 * theirs.abs(),
-                    "{direction}: {name}[{i}]: {ours} vs {theirs}"
-                );
-                compared += 1;
-            }
-        }
-        assert!(compared > 100, "only {compared} gradient values compared");
+        let first = trainer.loss_and_gradients(&batch());
+        let kept = trainer.kept_teacher_examples();
+        // The same examples again: nothing new is computed, the loss is the same.
+        let again = trainer.loss_and_gradients(&batch());
+        assert_eq!(trainer.kept_teacher_examples(), kept);
+        assert!((first - again).abs() < 1e-7);
+        (first, kept)
+    };
+    let (full, none_kept) = loss_with(None);
+    assert_eq!(none_kept, 0);
+    let (exact, kept) = loss_with(Some(300));
+    assert_eq!(kept, 2, "one entry per example");
+    assert!((full - exact).abs() < 1e-6, "{full} vs {exact}");
+    // Below the vocabulary the divergence over the k + 1 buckets never exceeds the full one.
+    for k in [1, 16, 64] {
+        let (bucketed, _) = loss_with(Some(k));
+        assert!(bucketed <= full + 1e-6, "k {k}: {bucketed} > {full}");
+        assert!(bucketed >= 0.0);
     }
 }
 
@@ -149,6 +188,8 @@ fn the_teacher_receives_no_gradient() {
     let config = TrainConfig {
         objective: Objective::Ka,
         teacher: TeacherKind::Frozen,
+        // The teacher run every step, as the live one is: the same numbers to compare.
+        teacher_top_k: None,
         ..TrainConfig::default()
     };
     let mut frozen = Trainer::new(loaded.model, &loaded.tokenizer, config, &model_dir);

@@ -243,3 +243,77 @@ fn lora_trains_adapters_only_and_merges_into_a_model_transformers_reads() {
         "transformers reads the merged model differently"
     );
 }
+
+/// A rationale too long for the model's positions is cut from its own end: the passage and the
+/// question stay whole, the teacher's prompt still ends like the student's, and the answer
+/// tokens are the student's.
+#[test]
+fn a_long_rationale_is_cut_from_its_end_and_nothing_else_is() {
+    use kale_datasets::qa::QaItem;
+    use kale_trainer::data::{Example, PromptEncoder};
+    use kale_trainer::prompt::PromptFormat;
+    let dir = tempfile::tempdir().unwrap();
+    let passage: Vec<String> = (0..30).map(|i| format!("passage{i}")).collect();
+    let rationale: Vec<String> = (0..60).map(|i| format!("fact{i}")).collect();
+    let corpus = vec![
+        passage.join(" "),
+        rationale.join(" "),
+        "context : question : which river flows here ? choices : the nile , the rhine facts : answer :".into(),
+    ];
+    let tokenizer = TextTokenizer::train(
+        &corpus,
+        TokenizerKind::WordLevel,
+        500,
+        &dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let item = QaItem {
+        id: "long".into(),
+        question: "Which river flows here?".into(),
+        context: Some(passage.join(" ")),
+        choices: vec!["the Nile".into(), "the Rhine".into()],
+        answer: 1,
+        facts: Vec::new(),
+        kind: None,
+        concept: None,
+        relations: Vec::new(),
+    };
+    let encoder = PromptEncoder::new(PromptFormat::plain(), 90);
+    let example = Example::Qa {
+        item: item.clone(),
+        rationale: Some(rationale.join(" ")),
+    };
+    let t = encoder.tokenize(&tokenizer, &example).unwrap().unwrap();
+    let teacher = t
+        .with_rationale
+        .as_ref()
+        .expect("a cut rationale still fits");
+    assert!(teacher.len() + t.answer.len() <= 90);
+    let text = tokenizer.decode(teacher).unwrap();
+    // The whole passage and the question are there, in the teacher's prompt as in the student's.
+    for word in &passage {
+        assert!(text.contains(word.as_str()), "{word} was cut: {text}");
+    }
+    assert!(text.contains("which river flows here"), "{text}");
+    // The rationale lost its end, not its start.
+    assert!(text.contains("fact0 fact1"), "{text}");
+    assert!(!text.contains("fact59"), "{text}");
+    // Both prompts end alike and the answer is the student's.
+    let student = tokenizer.decode(&t.prompt).unwrap();
+    assert!(
+        text.ends_with("answer :") && student.ends_with("answer :"),
+        "{text} / {student}"
+    );
+    let (_, answer) = encoder.choice(&tokenizer, &item, None, 1).unwrap();
+    assert_eq!(t.answer, answer);
+    // A rationale that fits is kept whole.
+    let short = Example::Qa {
+        item,
+        rationale: Some("fact0 fact1".into()),
+    };
+    let t = encoder.tokenize(&tokenizer, &short).unwrap().unwrap();
+    assert!(tokenizer
+        .decode(t.with_rationale.as_ref().unwrap())
+        .unwrap()
+        .contains("facts : fact0 fact1 answer"));
+}

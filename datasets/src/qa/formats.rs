@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QaFormat {
     Csqa,
+    /// The flattened form Hugging Face `datasets` writes.
+    Hf,
     Mmlu,
     Race,
     Plain,
@@ -19,6 +21,7 @@ impl QaFormat {
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name.to_ascii_lowercase().as_str() {
             "csqa" | "commonsenseqa" | "obqa" | "openbookqa" | "arc" => Self::Csqa,
+            "hf" | "huggingface" => Self::Hf,
             "mmlu" | "csv" => Self::Mmlu,
             "race" => Self::Race,
             "plain" | "jsonl" => Self::Plain,
@@ -69,6 +72,9 @@ pub fn detect_format(file: &Path) -> Result<QaFormat, DatasetError> {
         if value.get("question").is_some_and(Value::is_object) {
             return Ok(QaFormat::Csqa);
         }
+        if value.get("choices").is_some_and(Value::is_object) {
+            return Ok(QaFormat::Hf);
+        }
         if value.get("article").is_some() {
             return Ok(QaFormat::Race);
         }
@@ -91,7 +97,7 @@ pub fn read_items(file: &Path, format: Option<QaFormat>) -> Result<Vec<QaItem>, 
     match format {
         QaFormat::Mmlu => read_mmlu(file),
         QaFormat::Race => read_race(file),
-        QaFormat::Csqa | QaFormat::Plain => {
+        QaFormat::Csqa | QaFormat::Hf | QaFormat::Plain => {
             let reader = BufReader::new(File::open(file).map_err(io(file))?);
             let mut items = Vec::new();
             for (i, line) in reader.lines().enumerate() {
@@ -101,10 +107,10 @@ pub fn read_items(file: &Path, format: Option<QaFormat>) -> Result<Vec<QaItem>, 
                 }
                 let value: Value = serde_json::from_str(&line)
                     .map_err(|e| record(file, i + 1, format!("not JSON: {e}")))?;
-                let item = if format == QaFormat::Csqa {
-                    csqa_item(&value, file, i + 1)?
-                } else {
-                    plain_item(&value, file, i + 1)?
+                let item = match format {
+                    QaFormat::Csqa => csqa_item(&value, file, i + 1)?,
+                    QaFormat::Hf => hf_item(&value, file, i + 1)?,
+                    _ => plain_item(&value, file, i + 1)?,
                 };
                 items.push(item);
             }
@@ -167,14 +173,7 @@ fn csqa_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetE
         labels.push(label.to_owned());
         texts.push(text.to_owned());
     }
-    let key = str_field(value, "answerKey", file, line)?;
-    let answer = labels.iter().position(|l| l == key).ok_or_else(|| {
-        record(
-            file,
-            line,
-            format!("`answerKey` {key:?} is not one of the choice labels {labels:?}"),
-        )
-    })?;
+    let answer = answer_by_key(value, &labels, file, line)?;
     Ok(QaItem {
         id: id_or(value, file, line),
         question: stem.to_owned(),
@@ -183,6 +182,105 @@ fn csqa_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetE
         answer,
         facts: Vec::new(),
         kind: None,
+        concept: question
+            .get("question_concept")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        relations: Vec::new(),
+    })
+}
+
+/// The index of the choice `answerKey` names among `labels`.
+fn answer_by_key(
+    value: &Value,
+    labels: &[String],
+    file: &Path,
+    line: usize,
+) -> Result<usize, DatasetError> {
+    let key = str_field(value, "answerKey", file, line)?;
+    labels.iter().position(|l| l == key).ok_or_else(|| {
+        record(
+            file,
+            line,
+            format!("`answerKey` {key:?} is not one of the choice labels {labels:?}"),
+        )
+    })
+}
+
+/// The strings of `choices.{name}`, a list.
+fn choice_list(
+    choices: &Value,
+    name: &str,
+    file: &Path,
+    line: usize,
+) -> Result<Vec<String>, DatasetError> {
+    choices
+        .get(name)
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            record(
+                file,
+                line,
+                format!("missing field `choices.{name}` (a list)"),
+            )
+        })?
+        .iter()
+        .enumerate()
+        .map(|(n, v)| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| record(file, line, format!("`choices.{name}[{n}]` is not a string")))
+        })
+        .collect()
+}
+
+/// One record as Hugging Face `datasets` writes CommonsenseQA, ARC and OpenBookQA: the question
+/// flat (`question`, or OpenBookQA's `question_stem`), `choices` as two parallel lists.
+fn hf_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, DatasetError> {
+    let question = match value.get("question_stem") {
+        Some(_) => str_field(value, "question_stem", file, line)?,
+        None => str_field(value, "question", file, line)?,
+    };
+    let choices = value
+        .get("choices")
+        .filter(|c| c.is_object())
+        .ok_or_else(|| {
+            record(
+                file,
+                line,
+                "missing field `choices` (an object with `label` and `text` lists)",
+            )
+        })?;
+    let labels = choice_list(choices, "label", file, line)?;
+    let texts = choice_list(choices, "text", file, line)?;
+    if labels.len() != texts.len() {
+        return Err(record(
+            file,
+            line,
+            format!(
+                "`choices.label` has {} entries but `choices.text` {}",
+                labels.len(),
+                texts.len()
+            ),
+        ));
+    }
+    if texts.len() < 2 {
+        return Err(record(file, line, "`choices` needs at least two choices"));
+    }
+    let answer = answer_by_key(value, &labels, file, line)?;
+    Ok(QaItem {
+        id: id_or(value, file, line),
+        question: question.to_owned(),
+        context: None,
+        choices: texts,
+        answer,
+        facts: Vec::new(),
+        kind: None,
+        concept: value
+            .get("question_concept")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        relations: Vec::new(),
     })
 }
 
@@ -252,7 +350,26 @@ pub fn plain_item(value: &Value, file: &Path, line: usize) -> Result<QaItem, Dat
         choices,
         answer,
         facts,
-        kind: value.get("kind").and_then(Value::as_str).map(str::to_owned),
+        // MMLU as `datasets` writes it names its subject.
+        kind: value
+            .get("kind")
+            .or_else(|| value.get("subject"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        concept: value
+            .get("concept")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        relations: value
+            .get("relations")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -317,6 +434,8 @@ fn read_mmlu(file: &Path) -> Result<Vec<QaItem>, DatasetError> {
             answer,
             facts: Vec::new(),
             kind: None,
+            concept: None,
+            relations: Vec::new(),
         });
     }
     Ok(items)
@@ -386,6 +505,8 @@ fn read_race(file: &Path) -> Result<Vec<QaItem>, DatasetError> {
                 answer,
                 facts: Vec::new(),
                 kind: None,
+                concept: None,
+                relations: Vec::new(),
             });
         }
     }

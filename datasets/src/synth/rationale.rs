@@ -41,6 +41,17 @@ impl Template {
     }
 }
 
+/// The single-hop question that asks for `o` of a hop `s -p-> o`, in the predicate's shape:
+/// "What is the capital of France?", "The Sun emits which of these?", "Car is a kind of which
+/// of these?".
+pub fn fact_question(s: &str, p: &str) -> String {
+    capitalise(&match predicate_shape(p) {
+        Shape::Noun => format!("what is the {p} of {s}?"),
+        Shape::Verb => format!("{s} {p} which of these?"),
+        Shape::Participle => format!("{s} is {p} which of these?"),
+    })
+}
+
 enum Shape {
     /// Reads as a verb: "emits", "shares border with", "has part".
     Verb,
@@ -141,6 +152,18 @@ mod tests {
                 "Tetrysheam"
             ),
             "University of Tryhaeth is located in the administrative territorial entity Tetrysheam"
+        );
+        assert_eq!(
+            super::fact_question("France", "capital"),
+            "What is the capital of France?"
+        );
+        assert_eq!(
+            super::fact_question("car", "a kind of"),
+            "Car is a kind of which of these?"
+        );
+        assert_eq!(
+            super::fact_question("the Sun", "emits"),
+            "The Sun emits which of these?"
         );
         let custom = Template::parse("{s} --{p}--> {o}");
         assert_eq!(custom.sentence("a", "b", "c"), "a --b--> c");

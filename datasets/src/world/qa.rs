@@ -7,7 +7,7 @@
 //! which one is meant. The same world and seed give the same questions.
 
 use super::schema::relation::*;
-use super::{Kind, World};
+use super::{Kind, World, PROP_NS};
 use crate::qa::QaItem;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -214,6 +214,8 @@ impl Builder<'_> {
             answer,
             facts: Vec::new(),
             kind: Some(format!("fact-P{}", step.relation)),
+            concept: None,
+            relations: vec![format!("{PROP_NS}P{}", step.relation)],
         });
         self.fact_ids.insert((subject, step.relation), id.clone());
         Some(id)
@@ -246,6 +248,12 @@ impl Builder<'_> {
             answer: index,
             facts,
             kind: Some(template.name.to_owned()),
+            concept: None,
+            relations: template
+                .steps
+                .iter()
+                .map(|step| format!("{PROP_NS}P{}", step.relation))
+                .collect(),
         })
     }
 }

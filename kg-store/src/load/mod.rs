@@ -79,6 +79,52 @@ impl LoadSummary {
     }
 }
 
+/// What the command line prints after a load: the counts, the adjacency, the first skipped lines.
+impl std::fmt::Display for LoadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "loaded {} file(s), {:.1} MB in {:.1}s: {} triples read ({}/s), {} new, {} duplicate, {} skipped, {} new terms",
+            self.files,
+            self.bytes_read as f64 / 1e6,
+            self.elapsed.as_secs_f64(),
+            self.triples_read,
+            human_count(self.triples_per_second()),
+            self.new,
+            self.duplicates,
+            self.skipped,
+            self.new_terms
+        )?;
+        if let Some((adj, took)) = &self.adjacency {
+            write!(
+                f,
+                "\nadjacency: {} entities, {} edges, {:.1} MB, built in {:.1}s",
+                adj.rows,
+                adj.edges,
+                adj.bytes as f64 / 1e6,
+                took.as_secs_f64()
+            )?;
+        }
+        for skip in &self.first_skipped {
+            write!(
+                f,
+                "\n  skipped {}:{}: {}",
+                skip.file.display(),
+                skip.line,
+                skip.message
+            )?;
+        }
+        if self.skipped > self.first_skipped.len() as u64 {
+            write!(
+                f,
+                "\n  ... and {} more skipped lines",
+                self.skipped - self.first_skipped.len() as u64
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Loads RDF files into a [`Store`].
 ///
 /// ```

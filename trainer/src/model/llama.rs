@@ -3,6 +3,7 @@
 //! grouped-query attention through libtorch's fused attention, SwiGLU.
 
 use super::layers::{normal_init, select_rows, Linear, Pass, RmsNorm};
+use super::{Attend, KvCache};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;
@@ -120,24 +121,33 @@ impl Llama {
         }
     }
 
-    /// `cos` and `sin` `[time, head_dim]` of rotary embeddings, as Hugging Face computes them.
-    fn rope(&self, t: i64, device: tch::Device) -> (Tensor, Tensor) {
+    /// The inverse frequencies of rotary embeddings, `[head_dim / 2]`, as Hugging Face computes
+    /// them.
+    fn inv_freq(&self, device: tch::Device) -> Tensor {
         let half = Tensor::arange_start_step(0, self.head_dim, 2, (Kind::Int64, device))
             .to_kind(Kind::Float);
-        let inv_freq =
-            Tensor::pow_scalar(self.rope_theta, &(half / self.head_dim as f64)).reciprocal();
-        let positions = Tensor::arange(t, (Kind::Float, device));
-        let freqs = positions.unsqueeze(1) * inv_freq.unsqueeze(0); // [t, hd/2]
-        let emb = Tensor::cat(&[&freqs, &freqs], -1); // [t, hd]
+        Tensor::pow_scalar(self.rope_theta, &(half / self.head_dim as f64)).reciprocal()
+    }
+
+    /// `cos` and `sin` of rotary embeddings at `positions` (any shape `[..]`), `[.., head_dim]`.
+    fn rope_at(&self, positions: &Tensor) -> (Tensor, Tensor) {
+        let freqs =
+            positions.to_kind(Kind::Float).unsqueeze(-1) * self.inv_freq(positions.device());
+        let emb = Tensor::cat(&[&freqs, &freqs], -1);
         (emb.cos(), emb.sin())
     }
 
-    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`, or with `rows` (indices into
-    /// the flattened `batch * time` positions) only those rows' logits, `[rows, vocab]`.
-    pub fn forward(&self, ids: &Tensor, pass: Pass, rows: Option<&Tensor>) -> Tensor {
-        let (b, t) = ids.size2().expect("ids are [batch, time]");
-        let mut h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
-        let (cos, sin) = self.rope(t, ids.device());
+    /// The decoder layers over embeddings `h` `[batch, time, hidden]`, with rotary tables that
+    /// broadcast over `[batch, heads, time, head_dim]`; `attend(layer, q, k, v)` computes the
+    /// attention output `[batch, heads, time, head_dim]`. Returns the final normed states.
+    fn run_layers(
+        &self,
+        mut h: Tensor,
+        (cos, sin): (&Tensor, &Tensor),
+        pass: Pass,
+        mut attend: impl FnMut(usize, Tensor, Tensor, Tensor) -> Tensor,
+    ) -> Tensor {
+        let (b, t, _) = h.size3().expect("states are [batch, time, hidden]");
         let (cos, sin) = (cos.to_kind(h.kind()), sin.to_kind(h.kind()));
         let rotate = |x: &Tensor| {
             // x [b, heads, t, hd]: x * cos + rotate_half(x) * sin
@@ -145,7 +155,7 @@ impl Llama {
             let rotated = Tensor::cat(&[&(-&halves[1]), &halves[0]], -1);
             x * &cos + rotated * &sin
         };
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
             let x = layer.input_layernorm.forward(&h);
             let q = layer
                 .q_proj
@@ -162,11 +172,7 @@ impl Llama {
                 .forward(&x, pass)
                 .view([b, t, self.kv_heads, self.head_dim])
                 .transpose(1, 2);
-            let (q, k) = (rotate(&q), rotate(&k));
-            let gqa = self.kv_heads != self.heads;
-            let y = Tensor::scaled_dot_product_attention::<Tensor>(
-                &q, &k, &v, None, 0.0, true, None, gqa,
-            );
+            let y = attend(i, rotate(&q), rotate(&k), v);
             let y = y
                 .transpose(1, 2)
                 .contiguous()
@@ -176,8 +182,58 @@ impl Llama {
             let gated = layer.gate_proj.forward(&x, pass).silu() * layer.up_proj.forward(&x, pass);
             h = &h + layer.down_proj.forward(&gated, pass);
         }
-        let h = select_rows(&self.norm.forward(&h), rows);
+        self.norm.forward(&h)
+    }
+
+    /// Logits of final states `[.., hidden]`.
+    pub fn head(&self, h: &Tensor) -> Tensor {
         h.matmul(&self.lm_head.as_ref().unwrap_or(&self.embed_tokens).tr())
+    }
+
+    /// Logits `[batch, time, vocab]` of token ids `[batch, time]`, or with `rows` (indices into
+    /// the flattened `batch * time` positions) only those rows' logits, `[rows, vocab]`.
+    pub fn forward(&self, ids: &Tensor, pass: Pass, rows: Option<&Tensor>) -> Tensor {
+        let (_, t) = ids.size2().expect("ids are [batch, time]");
+        let h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
+        let (cos, sin) = self.rope_at(&Tensor::arange(t, (Kind::Int64, ids.device())));
+        let gqa = self.kv_heads != self.heads;
+        let h = self.run_layers(h, (&cos, &sin), pass, |_, q, k, v| {
+            Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, true, None, gqa)
+        });
+        self.head(&select_rows(&h, rows))
+    }
+
+    /// Final states `[batch, time, hidden]` of `ids` after the keys and values of earlier
+    /// positions (see [`Attend`]); the cache extended by these positions when `attend.keep`.
+    pub fn forward_cached(
+        &self,
+        ids: &Tensor,
+        attend: &Attend<'_>,
+        pass: Pass,
+    ) -> (Tensor, Option<KvCache>) {
+        let h = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
+        let (cos, sin) = self.rope_at(attend.positions);
+        let (cos, sin) = (cos.unsqueeze(1), sin.unsqueeze(1));
+        let gqa = self.kv_heads != self.heads;
+        let mut kept = Vec::new();
+        let h = self.run_layers(h, (&cos, &sin), pass, |i, q, k, v| {
+            let (k, v) = attend.extend(i, k, v);
+            let y = Tensor::scaled_dot_product_attention::<Tensor>(
+                &q,
+                &k,
+                &v,
+                Some(attend.mask.shallow_clone()),
+                0.0,
+                false,
+                None,
+                gqa,
+            );
+            if attend.keep {
+                kept.push((k, v));
+            }
+            y
+        });
+        (h, attend.keep.then_some(KvCache { layers: kept }))
     }
 
     pub fn linears_mut(&mut self) -> Vec<&mut Linear> {

@@ -9,6 +9,8 @@
                       (to OUT, a safetensors file) and the token ids of fixed strings (stdout)
   quants OUT          a GGUF file of small tensors in every type we dequantise, written by the
                       gguf package, and their values as gguf-py dequantises them (OUT.safetensors)
+  chat DIR MESSAGES   transformers' apply_chat_template of each user message (a JSON list) with
+                      the generation prompt, as text and as ids, from DIR's tokenizer files
 """
 import json
 import os
@@ -146,6 +148,17 @@ def quants(out):
     save_file(expected, out + ".safetensors")
 
 
+def chat(directory, messages):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(directory)
+    out = []
+    for m in json.loads(messages):
+        conversation = [{"role": "user", "content": m}]
+        text = tok.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        out.append({"text": text, "ids": tok.encode(text, add_special_tokens=False)})
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "make":
@@ -158,3 +171,5 @@ if __name__ == "__main__":
         gguf_logits(sys.argv[2], sys.argv[3], sys.argv[4])
     elif command == "quants":
         quants(sys.argv[2])
+    elif command == "chat":
+        chat(sys.argv[2], sys.argv[3])
