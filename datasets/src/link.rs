@@ -3,8 +3,11 @@
 //! The labels of one language (and those without a language) are loaded from the store's label
 //! index into an FST (normalised label -> candidate list). Text is cut into words; from each word
 //! the longest run of up to [`MAX_NGRAM`] words whose normalised form is a label becomes a
-//! mention, and matching resumes after it. Runs that start or end with a stop word are not tried,
-//! so "the" or "of" never link on their own.
+//! mention, and matching resumes after it. Stop words never link on their own ("the", "of"), and
+//! a run of several words is tried only if it starts with a word that is no stop word, or with a
+//! capitalised one inside the sentence (a title: "To Kill a Mockingbird", "All Quiet on the
+//! Western Front"); it may end with one (Wikidata's relations: "language used in", and names:
+//! "Muawiyah I").
 //!
 //! Ambiguity rule: when several entities share the label, the one with the most edges in the
 //! adjacency wins (Wikidata's "Paris" the city has far more than the namesakes); ties go to the
@@ -16,7 +19,7 @@ use kg_store::{Adjacency, StoreError, StoreReader, TermId};
 use serde::Serialize;
 
 /// The longest mention tried, in words.
-pub const MAX_NGRAM: usize = 8;
+pub const MAX_NGRAM: usize = 12;
 
 const STOP_WORDS: &[&str] = &[
     "a",
@@ -229,17 +232,26 @@ impl Linker {
             .collect();
         let stop =
             |i: usize| STOP_WORDS.contains(&normalized[i].as_str()) || normalized[i].is_empty();
+        // A stop word may open a title: capitalised, and not the sentence's first word.
+        let opens_title = |i: usize| {
+            i > 0
+                && text[words[i].0..words[i].1]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+        };
         let mut mentions = Vec::new();
         let mut i = 0;
         let mut key = String::new();
         while i < words.len() {
-            if stop(i) {
+            if normalized[i].is_empty() || (stop(i) && !opens_title(i)) {
                 i += 1;
                 continue;
             }
             let mut found = None;
             for n in (1..=MAX_NGRAM.min(words.len() - i)).rev() {
-                if stop(i + n - 1) {
+                // One word: never a stop word. Several: not only stop words.
+                if (n == 1 && stop(i)) || (i..i + n).all(stop) {
                     continue;
                 }
                 key.clear();

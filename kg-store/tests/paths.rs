@@ -56,7 +56,8 @@ type Context<'a> = (
 
 /// The definition of the answer, walked naively over the edge list: every simple path of up to
 /// k hops from a source to the first target it reaches, kept when all its hubs (nodes of more
-/// than max_degree edges, its ends included) lie on one hop.
+/// than max_degree edges, its ends included) lie on one hop, and it does not pass through a hub
+/// by two edges of one predicate that both point at it.
 fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
     let degree = |v: usize| {
         edges.iter().filter(|e| e.0 == v).count() + edges.iter().filter(|e| e.2 == v).count()
@@ -90,7 +91,15 @@ fn naive(edges: &BTreeSet<Edge>, ids: &Ids, q: &Query) -> BTreeSet<Vec<Hop>> {
                 });
                 if q.targets.contains(&to) {
                     let at: Vec<usize> = (0..path.len()).filter(|&i| hub(path[i])).collect();
-                    if at.len() <= 1 || (at.len() == 2 && at[1] == at[0] + 1) {
+                    // Through a hub (not at an end) by two edges of one predicate into it.
+                    let shares_a_value = at.iter().any(|&i| {
+                        i > 0
+                            && i + 1 < path.len()
+                            && hops[i - 1].predicate == hops[i].predicate
+                            && hops[i - 1].object == ids.nodes[path[i]]
+                            && hops[i].object == ids.nodes[path[i]]
+                    });
+                    if !shares_a_value && (at.len() <= 1 || (at.len() == 2 && at[1] == at[0] + 1)) {
                         out.insert(hops.clone());
                     }
                 } else {

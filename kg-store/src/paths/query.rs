@@ -15,7 +15,9 @@ use std::time::Duration;
 /// looking the neighbour up in the hub's sorted edge list. So a path may pass through or end at
 /// hubs when all the hubs on it lie on one hop: one hub anywhere on the path, or the two ends of
 /// a single hop ("person -citizenship-> country -official language-> language" with country and
-/// language both hubs). A path with two hubs apart, such as hub -> x -> hub, is not returned.
+/// language both hubs). A path with two hubs apart, such as hub -> x -> hub, is not returned, nor
+/// one that passes through a hub by two edges of the same predicate both pointing at the hub
+/// (`x -type-> Class <-type- y`: they share a value, which around a hub joins everything).
 ///
 /// ```
 /// use kg_store::paths::PathQuery;

@@ -13,7 +13,10 @@
 //! After growing, each such end is tied to the other side's partial paths by one hop found with
 //! a lookup in the sorted rows ([`Adjacency::edges_between`]): a binary search, not a scan. So a
 //! path is found when all its hubs lie on one hop (one hub anywhere on it, or the two ends of one
-//! hop). A hub reached at depth `i` needs the other side's partial paths of up to
+//! hop). A path does not pass through a hub by two edges of one predicate that both point at the
+//! hub (`x -type-> Class <-type- y`, `a -citizenship-> Country <-citizenship- b`): that only says
+//! two entities share a value, and around a hub it joins everything to everything.
+//! A hub reached at depth `i` needs the other side's partial paths of up to
 //! `max_hops - 1 - i` hops, so each side then grows until it has the depth the other side's hubs
 //! need (or dies out). The two sides can find the same hub path; duplicates are dropped.
 //!
@@ -556,7 +559,35 @@ impl<'a> Search<'a> {
             s.forward.states[fi as usize].node,
             s.backward.states[bi as usize].node,
         );
+        // The predicate of a state's own edge when that edge points at its node: a state of the
+        // forward side was reached parent -> node when `along`, one of the backward side when not.
+        let into = |st: State, side_forward: bool| {
+            (st.parent != ROOT && st.along == side_forward).then_some(st.predicate)
+        };
+        let (hub, other) = if forward {
+            (
+                s.forward.states[hs as usize],
+                s.backward.states[os as usize],
+            )
+        } else {
+            (
+                s.backward.states[hs as usize],
+                s.forward.states[os as usize],
+            )
+        };
+        let into_hub = into(hub, forward);
+        // The other end may be a hub too (two hubs on one hop): the same rule at it.
+        let into_other = self
+            .query
+            .max_degree
+            .is_some_and(|cap| self.adj.degree(other.node) > cap)
+            .then(|| into(other, !forward))
+            .flatten();
         for &(p, hub_subject) in between {
+            // Two edges of one predicate pointing at a hub: no path through it.
+            if (!hub_subject && into_hub == Some(p)) || (hub_subject && into_other == Some(p)) {
+                continue;
+            }
             // Walking from `from` to `to`: along when `from` is the stored subject.
             let along = hub_subject == forward;
             let (subject, object) = if along { (from, to) } else { (to, from) };
