@@ -432,6 +432,9 @@ pub struct ExperimentArgs {
     /// With --model: cpu, cuda or cuda:N.
     #[arg(long)]
     pub device: Option<String>,
+    /// Where `scripts/setup.sh --data` put the real data.
+    #[arg(long, default_value = ".cache/data")]
+    pub data_dir: PathBuf,
     /// libtorch threads (default: all cores).
     #[arg(long)]
     pub threads: Option<i32>,
@@ -695,11 +698,30 @@ pub struct BenchTrainArgs {
     pub warmup: usize,
     #[arg(long, default_value_t = 2)]
     pub threads: i32,
-    /// Objectives, comma-separated.
-    #[arg(long, default_value = "sft,ka")]
+    /// Objectives, comma-separated: sft, ka (the frozen teacher kept as its top-k
+    /// distributions, computed once), ka-uncached (the teacher run every step), ka+sft.
+    #[arg(long, default_value = "sft,ka,ka-uncached")]
     pub objectives: String,
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// A pretrained model directory (e.g. SmolLM2 from `kale import-gguf`) instead of a fresh
+    /// small Llama; --layers, --hidden, --heads and --vocab are then the model's.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Train LoRA adapters of this rank (with --model: the setting the method is run in).
+    #[arg(long)]
+    pub lora_r: Option<i64>,
+    #[arg(long, default_value_t = 32.0)]
+    pub lora_alpha: f64,
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "q_proj,k_proj,v_proj,o_proj"
+    )]
+    pub lora_targets: Vec<String>,
+    /// The kept teacher's k.
+    #[arg(long, default_value_t = kale_trainer::train::DEFAULT_TEACHER_TOP_K)]
+    pub teacher_top_k: usize,
     #[arg(long)]
     pub json: bool,
 }

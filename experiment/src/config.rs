@@ -177,7 +177,7 @@ impl Default for PretrainedConfig {
         Self {
             model: PathBuf::new(),
             train: 200,
-            test: 200,
+            test: 150,
             lora_r: 16,
             lora_alpha: 32.0,
             lora_targets: ["q_proj", "k_proj", "v_proj", "o_proj"]
@@ -185,7 +185,7 @@ impl Default for PretrainedConfig {
                 .to_vec(),
             prompt: String::new(),
             chat: false,
-            max_facts: 400,
+            max_facts: 300,
             device: "cpu".into(),
         }
     }
@@ -307,7 +307,8 @@ impl ExperimentConfig {
             epochs: 2,
             lr: 2e-4,
             batch: 8,
-            evals: 2,
+            // The end of each run only: an evaluation of a 135M model costs minutes on a CPU.
+            evals: 1,
             paths: 3,
             objectives: objectives(&["sft", "ka", "ka+sft"]),
             ..Self::default()

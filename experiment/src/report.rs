@@ -228,6 +228,15 @@ fn cell(v: &Value) -> String {
     }
 }
 
+fn teacher_text(teacher: TeacherKind) -> &'static str {
+    match teacher {
+        TeacherKind::Frozen => {
+            "the starting model, frozen (under LoRA: the base model with the adapters bypassed)"
+        }
+        TeacherKind::Live => "the current weights under no-grad",
+    }
+}
+
 fn seconds_cell(v: &Value) -> String {
     v["mean"].as_f64().map_or("-".into(), |s| format!("{s:.0}"))
 }
@@ -243,7 +252,7 @@ pub fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Val
     );
     match &config.pretrained {
         Some(p) => md.push_str(&format!(
-            "Model: {} with LoRA (r {}, alpha {}, on {}), {} epochs at lr {} per objective, batch {}; prompt format `{}`{}. {} questions to fine-tune on and {} held out per seed on average; rationales from the store ({:.0}% with a full path, {:.0}% with partial evidence). KA teacher: the base model ({:?}).\n\n",
+            "Model: {} with LoRA (r {}, alpha {}, on {}), {} epochs at lr {} per objective, batch {}; prompt format `{}`{}. {} questions to fine-tune on and {} held out per seed on average; rationales from the store ({:.0}% with a full path, {:.0}% with partial evidence). KA teacher: {}.\n\n",
             p.model.display(),
             p.lora_r,
             p.lora_alpha,
@@ -257,10 +266,10 @@ pub fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Val
             avg(&|r| r.test),
             100.0 * summary["coverage"]["mean"].as_f64().unwrap_or(0.0),
             100.0 * summary["partial"]["mean"].as_f64().unwrap_or(0.0),
-            config.teacher,
+            teacher_text(config.teacher),
         )),
         None => md.push_str(&format!(
-            "Model: Llama, {} layers, hidden {}, {} heads, word-level tokenizer. Taught for {} epochs (facts, fact checks, and questions of {} with their rationale), then fine-tuned {} epochs per objective on half of the `{}` questions ({} per seed on average), evaluated on the other half ({} on average). KA teacher: {:?}.\n\n",
+            "Model: Llama, {} layers, hidden {}, {} heads, word-level tokenizer. Taught for {} epochs (facts, fact checks, and questions of {} with their rationale), then fine-tuned {} epochs per objective on half of the `{}` questions ({} per seed on average), evaluated on the other half ({} on average). KA teacher: {}.\n\n",
             config.layers,
             config.hidden,
             config.heads,
@@ -270,7 +279,7 @@ pub fn markdown(config: &ExperimentConfig, results: &[SeedResult], summary: &Val
             config.target,
             avg(&|r| r.train),
             avg(&|r| r.test),
-            config.teacher,
+            teacher_text(config.teacher),
         )),
     }
     md.push_str("| model | acc | acc_norm | known&incorrect | facts known | probability on the choices | seconds |\n|---|---|---|---|---|---|---|\n");

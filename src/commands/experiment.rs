@@ -47,6 +47,7 @@ pub fn run(args: ExperimentArgs, progress: &TerminalProgress) -> Result<()> {
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
     }
+    config.data_dir = args.data_dir;
     if let Some(p) = config.pretrained.as_mut() {
         if let Some(train) = args.train {
             p.train = train;

@@ -65,8 +65,22 @@ impl Objective {
 
 /// Per-token cross-entropy: `logits` `[n, vocab]`, `targets` `[n]` -> `[n]`.
 pub fn cross_entropy_terms(logits: &Tensor, targets: &Tensor) -> Tensor {
-    let logp = logits.log_softmax(-1, Kind::Float);
+    cross_entropy_terms_logp(&logits.log_softmax(-1, Kind::Float), targets)
+}
+
+/// [`cross_entropy_terms`] from log-probabilities.
+pub fn cross_entropy_terms_logp(logp: &Tensor, targets: &Tensor) -> Tensor {
     -logp.gather(1, &targets.unsqueeze(1), false).squeeze_dim(1)
+}
+
+/// The student's log-probabilities at the KA temperature (at 1, those cross-entropy reads too:
+/// one log-softmax over the vocabulary serves both).
+pub fn log_probs(logits: &Tensor, temperature: f64) -> Tensor {
+    if temperature == 1.0 {
+        logits.log_softmax(-1, Kind::Float)
+    } else {
+        (logits / temperature).log_softmax(-1, Kind::Float)
+    }
 }
 
 /// Per-token divergence between the student's logits and the teacher's, both `[n, vocab]`
@@ -77,20 +91,39 @@ pub fn divergence_terms(
     divergence: Divergence,
     temperature: f64,
 ) -> Tensor {
+    divergence_terms_logp(
+        &log_probs(student, temperature),
+        teacher,
+        divergence,
+        temperature,
+    )
+}
+
+/// [`divergence_terms`] from the student's log-probabilities at the temperature.
+pub fn divergence_terms_logp(
+    logp: &Tensor,
+    teacher: &Tensor,
+    divergence: Divergence,
+    temperature: f64,
+) -> Tensor {
     let teacher = teacher.detach();
-    let logp = (student / temperature).log_softmax(-1, Kind::Float);
-    let logq = (&teacher / temperature).log_softmax(-1, Kind::Float);
+    let logq = log_probs(&teacher, temperature);
+    divergence_of(logp, &logq, divergence, temperature)
+}
+
+/// The divergence of two log-distributions over the same outcomes, per row, scaled by T^2.
+fn divergence_of(logp: &Tensor, logq: &Tensor, divergence: Divergence, temperature: f64) -> Tensor {
     let kl = |loga: &Tensor, logb: &Tensor| {
         (loga.exp() * (loga - logb)).sum_dim_intlist(-1, false, Kind::Float)
     };
     let terms = match divergence {
-        Divergence::Forward => kl(&logp, &logq),
-        Divergence::Reverse => kl(&logq, &logp),
+        Divergence::Forward => kl(logp, logq),
+        Divergence::Reverse => kl(logq, logp),
         Divergence::Jsd { beta } => {
             let m = (logp.exp() * beta + logq.exp() * (1.0 - beta))
                 .clamp_min(1e-30)
                 .log();
-            kl(&logp, &m) * beta + kl(&logq, &m) * (1.0 - beta)
+            kl(logp, &m) * beta + kl(logq, &m) * (1.0 - beta)
         }
     };
     terms * (temperature * temperature)
@@ -152,7 +185,21 @@ pub fn divergence_terms_topk(
     divergence: Divergence,
     temperature: f64,
 ) -> Tensor {
-    let logp_all = (student / temperature).log_softmax(-1, Kind::Float);
+    divergence_terms_topk_logp(
+        &log_probs(student, temperature),
+        teacher,
+        divergence,
+        temperature,
+    )
+}
+
+/// [`divergence_terms_topk`] from the student's log-probabilities at the temperature.
+pub fn divergence_terms_topk_logp(
+    logp_all: &Tensor,
+    teacher: &TopK,
+    divergence: Divergence,
+    temperature: f64,
+) -> Tensor {
     let mut logp = logp_all.gather(1, &teacher.ids, false);
     let mut logq = teacher.logq.shallow_clone();
     if let Some(rest) = &teacher.rest {
@@ -162,20 +209,7 @@ pub fn divergence_terms_topk(
         logp = Tensor::cat(&[logp, p_rest.log().unsqueeze(1)], 1);
         logq = Tensor::cat(&[logq, rest.clamp_min(-69.0).unsqueeze(1)], 1);
     }
-    let kl = |loga: &Tensor, logb: &Tensor| {
-        (loga.exp() * (loga - logb)).sum_dim_intlist(-1, false, Kind::Float)
-    };
-    let terms = match divergence {
-        Divergence::Forward => kl(&logp, &logq),
-        Divergence::Reverse => kl(&logq, &logp),
-        Divergence::Jsd { beta } => {
-            let m = (logp.exp() * beta + logq.exp() * (1.0 - beta))
-                .clamp_min(1e-30)
-                .log();
-            kl(&logp, &m) * beta + kl(&logq, &m) * (1.0 - beta)
-        }
-    };
-    terms * (temperature * temperature)
+    divergence_of(&logp, &logq, divergence, temperature)
 }
 
 #[cfg(test)]

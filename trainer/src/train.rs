@@ -12,7 +12,8 @@ use crate::data::{epoch_batches, Tokenized};
 use crate::error::{Result, TrainerError};
 use crate::eval::{evaluate, EvalOptions, EvalReport};
 use crate::loss::{
-    cross_entropy_terms, divergence_terms, divergence_terms_topk, Divergence, Objective, TopK,
+    cross_entropy_terms_logp, divergence_terms_logp, divergence_terms_topk_logp, log_probs,
+    Divergence, Objective, TopK,
 };
 use crate::metrics::{EvalMetrics, MetricsRecord, StepMetrics};
 use crate::model::CausalLm;
@@ -407,7 +408,9 @@ impl<'a> Trainer<'a> {
         let answer_logits = self
             .model
             .forward_rows(&batch.student, &batch.answer_rows, true);
-        let ce = cross_entropy_terms(&answer_logits, &batch.answer_targets);
+        // One log-softmax over the vocabulary for cross-entropy and, at temperature 1, for KA.
+        let logp = log_probs(&answer_logits, 1.0);
+        let ce = cross_entropy_terms_logp(&logp, &batch.answer_targets);
         let ka_count = batch.ka_mask.iter().filter(|&&m| m).count();
         let sft_count = batch.ka_mask.len() - ka_count;
         let total = match self.config.objective {
@@ -419,15 +422,21 @@ impl<'a> Trainer<'a> {
                 let ka_part = if batch.ka_items.is_empty() {
                     Tensor::zeros([], (Kind::Float, self.model.device()))
                 } else {
-                    let s = answer_logits.index_select(0, &mask.nonzero().squeeze_dim(1));
                     let (divergence, temperature) =
                         (self.config.divergence, self.config.temperature);
+                    let ka_rows = mask.nonzero().squeeze_dim(1);
+                    let s = if temperature == 1.0 {
+                        logp.index_select(0, &ka_rows)
+                    } else {
+                        log_probs(&answer_logits.index_select(0, &ka_rows), temperature)
+                    };
                     if self.keeps_teacher() {
                         let kept = self.kept_teacher(items, &batch.ka_items);
-                        divergence_terms_topk(&s, &kept, divergence, temperature).sum(Kind::Float)
+                        divergence_terms_topk_logp(&s, &kept, divergence, temperature)
+                            .sum(Kind::Float)
                     } else {
                         let t = self.teacher_logits(items, &batch.ka_items);
-                        divergence_terms(&s, &t, divergence, temperature).sum(Kind::Float)
+                        divergence_terms_logp(&s, &t, divergence, temperature).sum(Kind::Float)
                     }
                 };
                 match self.config.objective {
