@@ -10,6 +10,23 @@ pub const COUNTERS_KEY: &[u8] = &[META, b'c'];
 pub const FORMAT_KEY: &[u8] = &[META, b'f'];
 /// The value of the format marker of this version.
 pub const FORMAT: &[u8] = b"kale-store/1";
+/// The key of the store's identity: 8 random bytes written when the store is created, which
+/// derived files (the adjacency) carry so that one copied from another store is refused.
+pub const STORE_ID_KEY: &[u8] = &[META, b'i'];
+
+/// A fresh store identity: random enough that two stores never share one.
+pub fn new_store_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    // Never 0: that is "no identity" in files of stores made before identities existed.
+    hasher.finish().max(1)
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {

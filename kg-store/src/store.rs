@@ -7,7 +7,7 @@ use crate::keys::{
     self, graph_key, id_to_term_key, pattern_prefix, prefix_end, term_to_id_key, term_to_id_prefix,
     EncodedQuad, QuadOrder,
 };
-use crate::meta::{Counters, COUNTERS_KEY, FORMAT, FORMAT_KEY};
+use crate::meta::{new_store_id, Counters, COUNTERS_KEY, FORMAT, FORMAT_KEY, STORE_ID_KEY};
 use crate::term::{
     decode_term, encode_graph_name, encode_named_or_blank, encode_term, is_literal_encoding,
     term_hash64,
@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) db: DB,
     pub(crate) path: PathBuf,
     pub(crate) mode: AccessMode,
+    /// See [`Store::id`].
+    id: u64,
     /// Serialises writers; holds the counters as of the last commit.
     writer: Mutex<Counters>,
     /// A secondary's catch-up takes it exclusively so no reader sees half of one.
@@ -167,6 +169,10 @@ impl Store {
             batch.put(COUNTERS_KEY, Counters::default().encode());
             db.write(batch)?;
         }
+        // Stores made before identities existed get one at their first writable open.
+        if db.get(STORE_ID_KEY)?.is_none() {
+            db.put(STORE_ID_KEY, new_store_id().to_be_bytes())?;
+        }
         let store = Self::from_db(db, path, AccessMode::ReadWrite)?;
         crate::load::remove_stale_scratch(path);
         Ok(store)
@@ -216,15 +222,27 @@ impl Store {
             }
         }
         let counters = read_counters(&db)?;
+        let id = match db.get(STORE_ID_KEY)? {
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                StoreError::Corruption("the store identity record is not 8 bytes".into())
+            })?),
+            None => 0,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 path: path.to_owned(),
                 mode,
+                id,
                 writer: Mutex::new(counters),
                 view: RwLock::new(()),
             }),
         })
+    }
+
+    /// The store's identity (0 for a store made before identities existed, opened read-only).
+    pub fn id(&self) -> u64 {
+        self.inner.id
     }
 
     pub fn path(&self) -> &Path {

@@ -412,6 +412,15 @@ fn corrupted_truncated_and_stale_adjacency_files_are_errors() {
     std::fs::write(&file, &good).unwrap();
     Adjacency::open(&store).unwrap();
 
+    // An adjacency file of another store at the same commit: refused, not used.
+    let other = Store::open(dir.path().join("other")).unwrap();
+    line_graph(dir.path(), &other);
+    let other_file = dir.path().join("other/adjacency/graph.csr");
+    std::fs::copy(&other_file, &file).unwrap();
+    assert!(expect_error("another store's file").contains("another store"));
+    std::fs::write(&file, &good).unwrap();
+    Adjacency::open(&store).unwrap();
+
     // A bulk load without rebuilding leaves the file stale: an error that says what to run.
     let more = dir.path().join("more.nt");
     std::fs::write(&more, "<http://e/d> <http://e/p> <http://e/z> .\n").unwrap();

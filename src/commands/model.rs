@@ -274,6 +274,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         batch: args.batch,
         format: prompt_format(args.prompt.as_deref(), &loaded.tokenizer)?,
     };
+    let started = std::time::Instant::now();
     let report = evaluate(
         &loaded.model,
         &loaded.tokenizer,
@@ -281,14 +282,21 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         facts.as_deref(),
         &options,
     )?;
+    let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["dataset"] = json!(args.data);
         value["items"] = serde_json::to_value(&report.results)?;
         value["count"] = json!(report.accuracy.items);
+        value["seconds"] = json!(seconds);
+        value["prompt"] = json!(options.format.name);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_report(&args.data, &report);
+        eprintln!(
+            "scored {} items in {seconds:.1}s ({} format)",
+            report.accuracy.items, options.format.name
+        );
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //!
 //! The SPO index lists each subject's edges together and the OSP index each object's, so two
 //! sequential scans produce both directions row by row: only one row is ever in memory. Rows go
-//! to temporary files, which are then concatenated behind the header while the checksum is
-//! computed; the finished file replaces the old one by rename.
+//! to temporary files, which are then written behind the header (the two offset files
+//! interleaved, then the two edge files) while the checksum is computed; the finished file
+//! replaces the old one by rename.
 
 use super::csr::{CsrHeader, HEADER_BYTES};
 use crate::error::{Result, StoreError};
@@ -165,6 +166,7 @@ fn write_direction(
 pub(crate) fn build_csr(
     reader: &StoreReader,
     target: &Path,
+    store_id: u64,
     progress: &dyn Progress,
 ) -> Result<BuildSummary> {
     let counters = reader.counters()?;
@@ -204,8 +206,24 @@ pub(crate) fn build_csr(
             .map_err(StoreError::io(&tmp))?;
         let mut hasher = Xxh3::new();
         let mut buf = vec![0; 1 << 20];
-        for part in [&out_paths[0], &in_paths[0], &out_paths[1], &in_paths[1]] {
-            let mut input = BufReader::new(File::open(part).map_err(StoreError::io(part))?);
+        // The offsets as (out, in) pairs: both files have rows + 1 u64s.
+        let open = |p: &PathBuf| {
+            File::open(p)
+                .map(|f| BufReader::with_capacity(1 << 20, f))
+                .map_err(StoreError::io(p))
+        };
+        let (mut outs, mut ins) = (open(&out_paths[0])?, open(&in_paths[0])?);
+        let mut pair = [0u8; 16];
+        for _ in 0..=rows {
+            outs.read_exact(&mut pair[..8])
+                .map_err(StoreError::io(&out_paths[0]))?;
+            ins.read_exact(&mut pair[8..])
+                .map_err(StoreError::io(&in_paths[0]))?;
+            hasher.update(&pair);
+            out.write_all(&pair).map_err(StoreError::io(&tmp))?;
+        }
+        for part in [&out_paths[1], &in_paths[1]] {
+            let mut input = open(part)?;
             loop {
                 let n = input.read(&mut buf).map_err(StoreError::io(part))?;
                 if n == 0 {
@@ -220,6 +238,7 @@ pub(crate) fn build_csr(
             out_edges,
             in_edges,
             write_seq: counters.write_seq,
+            store_id,
             data_checksum: hasher.digest(),
         };
         let mut file = out

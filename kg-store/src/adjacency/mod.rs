@@ -56,7 +56,7 @@ impl Store {
     pub fn build_adjacency(&self, progress: &dyn Progress) -> Result<BuildSummary> {
         self.check_writable()?;
         let reader = self.reader();
-        let summary = build::build_csr(&reader, &csr_path(self), progress)?;
+        let summary = build::build_csr(&reader, &csr_path(self), self.id(), progress)?;
         let mut batch = WriteBatch::default();
         batch.put(CSR_SEQ_KEY, summary.write_seq.to_be_bytes());
         let mut end = vec![DELTA];
@@ -90,7 +90,7 @@ impl Adjacency {
                     ),
                 });
             };
-            let csr = Csr::open(&path)?;
+            let csr = Csr::open(&path, store.id())?;
             if csr.header.write_seq != seq {
                 continue; // replaced by a build between our two reads
             }
@@ -285,7 +285,7 @@ impl Adjacency {
     /// Edges at `v`, both directions (parallel edges count once each).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {
-        let base = (self.csr.out_row(v).len() + self.csr.in_row(v).len()) as i64;
+        let base = self.csr.degree(v) as i64;
         let change = if self.delta.degree_change.is_empty() {
             0
         } else {
