@@ -445,7 +445,12 @@ impl<'a> Search<'a> {
         let (f, b) = (self.s.forward.depth(), self.s.backward.depth());
         let mut through_hubs: FxHashSet<Path> = FxHashSet::default();
         let mut by_length: Vec<Vec<Path>> = vec![Vec::new(); k + 1];
-        for length in 1..=k.min(f + b) {
+        for (length, paths) in by_length
+            .iter_mut()
+            .enumerate()
+            .take(k.min(f + b) + 1)
+            .skip(1)
+        {
             let canonical = length.min(f);
             for a in length.saturating_sub(b)..=length.min(f) {
                 let meets = if a == canonical {
@@ -454,7 +459,7 @@ impl<'a> Search<'a> {
                     Meets::Hubs
                 };
                 let hub_free = self.join(a, length - a, meets, &mut through_hubs);
-                by_length[length].extend(hub_free);
+                paths.extend(hub_free);
             }
         }
         if self.truncated.is_none() {
