@@ -14,7 +14,7 @@
 //! smaller id. The other candidates are counted in the mention.
 
 use fst::{Map, MapBuilder};
-use kg_store::label_index::normalize_label;
+use kg_store::label_index::{normalize_label, LabelIndex};
 use kg_store::{Adjacency, StoreError, StoreReader, TermId};
 use serde::Serialize;
 
@@ -172,7 +172,7 @@ impl Linker {
         adjacency: Option<&Adjacency>,
         lang: &str,
     ) -> Result<Self, StoreError> {
-        reader.check_label_index()?;
+        let index = LabelIndex::open(reader)?;
         let degree = |id: TermId| match (adjacency, id.entity_index()) {
             (Some(a), Some(v)) => a.degree(v),
             _ => 0,
@@ -180,7 +180,7 @@ impl Linker {
         // Both languages' entries are sorted by label: merge them.
         let mut entries: Vec<(String, TermId)> = Vec::new();
         for language in [lang.to_ascii_lowercase(), String::new()] {
-            for entry in reader.labels(&language) {
+            for entry in index.labels(&language) {
                 let entry = entry?;
                 entries.push((entry.normalized, entry.entity));
             }

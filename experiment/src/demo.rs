@@ -6,9 +6,8 @@
 use crate::config::{ExperimentConfig, ObjectiveSpec};
 use crate::data::{load_fresh, world_questions};
 use crate::error::{ExperimentError, Result};
-use crate::report::{plot_seed, seed_report, Measured};
+use crate::report::{plot_seed, seed_report, Measured, Say};
 use crate::small::run_seed;
-use crate::Say;
 use kale_datasets::world::{relation, Kind, World, WorldConfig};
 use kale_queries::{write_results, QueryOptions, SolutionsFormat, SparqlEngine};
 use kg_store::labels::Labels;

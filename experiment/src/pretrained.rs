@@ -8,8 +8,9 @@
 
 use crate::config::{ExperimentConfig, PretrainedConfig};
 use crate::error::{ExperimentError, Result};
+use crate::report::{objective_line, percent, Say};
 use crate::report::{BaseResult, Measured, ObjectiveResult, SeedResult};
-use crate::{examples_of, Say, Synthesised};
+use crate::synthesis::{examples_of, write_split, Synthesised};
 use kale_datasets::synth::Synthesized;
 use kale_trainer::checkpoint::load_model;
 use kale_trainer::data::{Example, PromptEncoder};
@@ -66,7 +67,7 @@ pub fn run_seed(
     let test_len = p.test.min(order.len() / 2);
     let (test_part, rest) = order.split_at(test_len);
     let train_part = &rest[..p.train.min(rest.len())];
-    crate::write_split(dir, train_part, test_part)?;
+    write_split(dir, train_part, test_part)?;
     let train = examples_of(train_part);
     let test = examples_of(test_part);
     let wanted: HashSet<&str> = test_part
@@ -124,7 +125,7 @@ pub fn run_seed(
         100.0 * before.acc.accuracy,
         100.0 * before.acc_norm.accuracy,
         100.0 * before.facts.as_ref().map_or(0.0, |f| f.accuracy),
-        crate::percent(before.known_incorrect),
+        percent(before.known_incorrect),
         100.0 * oracle.acc.accuracy,
         100.0 * oracle.acc_norm.accuracy,
         100.0 * oracle.choice_mass,
@@ -189,7 +190,7 @@ pub fn run_seed(
             seconds: started.elapsed().as_secs_f64(),
             metrics: out.join("metrics.jsonl"),
         };
-        say(&crate::objective_line(&spec.name(), &result));
+        say(&objective_line(&spec.name(), &result));
         objectives.insert(spec.name(), result);
     }
     Ok(SeedResult {

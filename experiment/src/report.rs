@@ -11,6 +11,29 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Where the pipeline says what it is doing (the command line prints it).
+pub type Say<'a> = &'a dyn Fn(&str);
+
+pub fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+/// One objective's result as a line.
+pub fn objective_line(name: &str, r: &ObjectiveResult) -> String {
+    let m = &r.measured;
+    format!(
+        "   {name:<14} acc {:>5.1}% acc_norm {:>5.1}% [{:.0}-{:.0}]  known&incorrect {}  facts {}  on the choices {:.0}%  ({:.0}s)",
+        100.0 * m.acc,
+        100.0 * m.acc_norm,
+        100.0 * m.acc_norm_ci95[0],
+        100.0 * m.acc_norm_ci95[1],
+        percent(m.known_incorrect),
+        percent(m.facts),
+        100.0 * m.choice_mass,
+        r.seconds
+    )
+}
+
 /// One evaluation's numbers.
 #[derive(Clone, Debug, Serialize)]
 pub struct Measured {

@@ -13,8 +13,9 @@
 use crate::config::ExperimentConfig;
 use crate::data::Dataset;
 use crate::error::{ExperimentError, Result};
+use crate::report::{objective_line, Say};
 use crate::report::{BaseResult, Measured, ObjectiveResult, SeedResult};
-use crate::{examples_of, synthesize, with_rationale, Say};
+use crate::synthesis::{examples_of, synthesize, with_rationale, write_split};
 use kale_datasets::synth::{SynthConfig, Synthesized, Synthesizer};
 use kale_trainer::checkpoint::{load_model, save_model};
 use kale_trainer::config::{Arch, ModelConfig};
@@ -98,7 +99,7 @@ pub fn run_seed(
     target.shuffle(&mut rng);
     target.truncate(config.max_target);
     let (train_part, test_part) = target.split_at(target.len() / 2);
-    crate::write_split(dir, train_part, test_part)?;
+    write_split(dir, train_part, test_part)?;
     let skills: Vec<&Synthesized> = questions
         .iter()
         .filter(|s| {
@@ -302,7 +303,7 @@ pub fn run_seed(
             seconds: started.elapsed().as_secs_f64(),
             metrics: out.join("metrics.jsonl"),
         };
-        say(&crate::objective_line(&spec.name(), &result));
+        say(&objective_line(&spec.name(), &result));
         objectives.insert(spec.name(), result);
     }
     Ok(SeedResult {

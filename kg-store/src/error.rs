@@ -29,12 +29,44 @@ pub enum StoreError {
     NotAStore { path: PathBuf, reason: String },
     #[error("the store at {} is open read-only", path.display())]
     ReadOnly { path: PathBuf },
+    /// Another process holds the store's writer lock.
+    #[error("the store at {} is open for writing in another process ({message}); open it read-only, or stop the other process", path.display())]
+    Locked { path: PathBuf, message: String },
+    /// A derived index was never built.
+    #[error("the store at {} has no {index} yet; build it with `kale index {}`", store.display(), store.display())]
+    MissingIndex { index: Index, store: PathBuf },
+    /// A derived index reflects a commit older than the last bulk load, whose changes it lacks.
+    #[error("the {index} of the store at {} is stale: it reflects commit {built} but a bulk load committed {loaded} (was a load interrupted?); rebuild it with `kale index {}`", store.display(), store.display())]
+    StaleIndex {
+        index: Index,
+        store: PathBuf,
+        built: u64,
+        loaded: u64,
+    },
     #[error("the store is corrupted: {0}")]
     Corruption(String),
     #[error("adjacency file {}: {reason}", path.display())]
     Adjacency { path: PathBuf, reason: String },
     #[error("{0}")]
     InvalidInput(String),
+}
+
+/// The derived indexes of a store, which `kale index` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    /// The CSR adjacency of path search.
+    Adjacency,
+    /// The label index of entity linking.
+    Labels,
+}
+
+impl std::fmt::Display for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Adjacency => "adjacency",
+            Self::Labels => "label index",
+        })
+    }
 }
 
 impl StoreError {

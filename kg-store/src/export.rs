@@ -2,7 +2,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::id::TermId;
-use crate::store::{GraphFilter, StoreReader};
+use crate::reader::{GraphFilter, StoreReader};
 use oxrdf::{GraphName, NamedOrBlankNode, Quad, Term};
 use oxttl::{NQuadsSerializer, NTriplesSerializer};
 use rustc_hash::FxHashMap;

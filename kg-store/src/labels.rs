@@ -2,15 +2,11 @@
 
 use crate::error::Result;
 use crate::id::TermId;
-use crate::store::{GraphFilter, StoreReader};
+use crate::label_index::{RDFS_LABEL, SCHEMA_NAME, SKOS_PREF_LABEL};
+use crate::reader::{GraphFilter, StoreReader};
 use oxrdf::{NamedNodeRef, Term};
 use rustc_hash::FxHashMap;
 use std::sync::RwLock;
-
-pub const RDFS_LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
-pub const SKOS_PREF_LABEL: &str = "http://www.w3.org/2004/02/skos/core#prefLabel";
-pub const SKOS_ALT_LABEL: &str = "http://www.w3.org/2004/02/skos/core#altLabel";
-pub const SCHEMA_NAME: &str = "http://schema.org/name";
 
 /// Looks up labels (`rdfs:label`, `skos:prefLabel`, `schema:name`, in that order of preference)
 /// in one language, with a cache shared by threads.

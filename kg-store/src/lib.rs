@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod adjacency;
+mod backend;
 mod error;
 pub mod export;
 mod id;
@@ -11,17 +12,18 @@ mod load;
 mod meta;
 pub mod paths;
 pub mod progress;
+mod reader;
 mod store;
 mod term;
+mod writer;
 
 pub use adjacency::{Adjacency, BuildSummary};
-pub use error::{Result, StoreError};
+pub use error::{Index, Result, StoreError};
 pub use id::TermId;
 pub use keys::EncodedQuad;
 pub use load::{
     BulkLoader, Compression, InputFormat, LoadInput, LoadSummary, SkippedLine, DEFAULT_MEMORY_LIMIT,
 };
-pub use store::{
-    graph_name_of, AccessMode, ChangeSummary, Changes, GraphFilter, QuadIter, Store, StoreReader,
-    StoreStats,
-};
+pub use reader::{graph_name_of, GraphFilter, QuadIter, StoreReader};
+pub use store::{AccessMode, Store, StoreStats};
+pub use writer::{ChangeSummary, Changes};

@@ -1,26 +1,18 @@
-//! The persistent store: opening a directory, reading through consistent snapshots, and atomic
-//! write batches. The bulk loader (`load/`) and the adjacency (`adjacency/`) build on it.
+//! The store facade: opening a directory (read-write, read-only or following a writer), readers
+//! on consistent snapshots, atomic live writes with the derived indexes' hooks registered, and
+//! the writer lock and scratch space that the bulk loader and the index builders take.
 
+use crate::adjacency::DeltaHook;
+use crate::backend::{Batch, Db, OpenAs, View};
 use crate::error::{Result, StoreError};
-use crate::id::{read_varint, write_varint, TermId};
-use crate::keys::{
-    self, graph_key, id_to_term_key, pattern_prefix, prefix_end, term_to_id_key, term_to_id_prefix,
-    EncodedQuad, QuadOrder,
-};
+use crate::label_index::LabelHook;
 use crate::meta::{new_store_id, Counters, COUNTERS_KEY, FORMAT, FORMAT_KEY, STORE_ID_KEY};
-use crate::term::{
-    decode_term, encode_graph_name, encode_named_or_blank, encode_term, is_literal_encoding,
-    term_hash64,
-};
-use oxrdf::{GraphName, NamedOrBlankNode, Quad, QuadRef, Term, TermRef};
-use rocksdb::{
-    BlockBasedOptions, Cache, DBCompressionType, DBRawIteratorWithThreadMode, Direction,
-    IteratorMode, Options, ReadOptions, SnapshotWithThreadMode, WriteBatch, DB,
-};
-use rustc_hash::{FxHashMap, FxHashSet};
+use crate::reader::StoreReader;
+use crate::writer::{ChangeSummary, Changes, IndexHook, WriteTx};
+use oxrdf::{Quad, QuadRef};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How a store was opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,58 +59,16 @@ impl std::fmt::Display for StoreStats {
     }
 }
 
-/// What one atomic write changed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChangeSummary {
-    pub inserted: u64,
-    pub removed: u64,
-}
-
-/// One atomic write: quads to remove, then quads to add, then named graphs to drop (their quads
-/// must be among the removals) and to create (empty).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub remove: Vec<Quad>,
-    pub insert: Vec<Quad>,
-    pub drop_graphs: Vec<NamedOrBlankNode>,
-    pub create_graphs: Vec<NamedOrBlankNode>,
-}
-
-/// Which graphs a pattern matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GraphFilter {
-    /// Every graph, the default one included.
-    All,
-    /// The default graph only.
-    Default,
-    /// Every named graph, not the default one.
-    AnyNamed,
-    /// One named graph.
-    Named(TermId),
-}
-
-impl GraphFilter {
-    #[inline]
-    pub fn matches(self, graph: Option<TermId>) -> bool {
-        match self {
-            Self::All => true,
-            Self::Default => graph.is_none(),
-            Self::AnyNamed => graph.is_some(),
-            Self::Named(g) => graph == Some(g),
-        }
-    }
-}
-
-pub(crate) struct Inner {
-    pub(crate) db: DB,
-    pub(crate) path: PathBuf,
-    pub(crate) mode: AccessMode,
+struct Inner {
+    db: Arc<Db>,
+    path: Arc<Path>,
+    mode: AccessMode,
     /// See [`Store::id`].
     id: u64,
     /// Serialises writers; holds the counters as of the last commit.
     writer: Mutex<Counters>,
-    /// A secondary's catch-up takes it exclusively so no reader sees half of one.
-    view: RwLock<()>,
+    /// The derived indexes that live writes keep in step.
+    hooks: Vec<Box<dyn IndexHook>>,
 }
 
 /// A knowledge-graph store in a directory. Cheap to clone; all clones share one database.
@@ -142,7 +92,7 @@ pub(crate) struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 impl Store {
@@ -162,19 +112,21 @@ impl Store {
                 reason: "the directory is not empty and holds no RocksDB database".into(),
             });
         }
-        let db = DB::open(&db_options(), path).map_err(|e| open_error(path, e))?;
+        let db = Db::open(path, OpenAs::ReadWrite)?;
         if db.get(FORMAT_KEY)?.is_none() {
-            let mut batch = WriteBatch::default();
+            let mut batch = Batch::default();
             batch.put(FORMAT_KEY, FORMAT);
             batch.put(COUNTERS_KEY, Counters::default().encode());
             db.write(batch)?;
         }
         // Stores made before identities existed get one at their first writable open.
         if db.get(STORE_ID_KEY)?.is_none() {
-            db.put(STORE_ID_KEY, new_store_id().to_be_bytes())?;
+            let mut batch = Batch::default();
+            batch.put(STORE_ID_KEY, new_store_id().to_be_bytes());
+            db.write(batch)?;
         }
         let store = Self::from_db(db, path, AccessMode::ReadWrite)?;
-        crate::load::remove_stale_scratch(path);
+        remove_stale_scratch(path);
         Ok(store)
     }
 
@@ -183,9 +135,11 @@ impl Store {
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         check_exists(path)?;
-        let db =
-            DB::open_for_read_only(&db_options(), path, false).map_err(|e| open_error(path, e))?;
-        Self::from_db(db, path, AccessMode::ReadOnly)
+        Self::from_db(
+            Db::open(path, OpenAs::ReadOnly)?,
+            path,
+            AccessMode::ReadOnly,
+        )
     }
 
     /// Opens an existing store as a follower of its writer: [`Store::catch_up`] makes the
@@ -193,15 +147,13 @@ impl Store {
     pub fn open_secondary(path: impl AsRef<Path>, scratch: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         check_exists(path)?;
-        let mut options = db_options();
-        // A secondary must keep every file open: the primary may delete ones it reads.
-        options.set_max_open_files(-1);
-        let db = DB::open_as_secondary(&options, path, scratch.as_ref())
-            .map_err(|e| open_error(path, e))?;
-        Self::from_db(db, path, AccessMode::Secondary)
+        let how = OpenAs::Secondary {
+            scratch: scratch.as_ref(),
+        };
+        Self::from_db(Db::open(path, how)?, path, AccessMode::Secondary)
     }
 
-    fn from_db(db: DB, path: &Path, mode: AccessMode) -> Result<Self> {
+    fn from_db(db: Arc<Db>, path: &Path, mode: AccessMode) -> Result<Self> {
         match db.get(FORMAT_KEY)? {
             Some(format) if format == FORMAT => {}
             Some(format) => {
@@ -231,11 +183,11 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
-                path: path.to_owned(),
+                path: path.into(),
                 mode,
                 id,
                 writer: Mutex::new(counters),
-                view: RwLock::new(()),
+                hooks: vec![Box::new(LabelHook), Box::new(DeltaHook)],
             }),
         })
     }
@@ -256,16 +208,18 @@ impl Store {
     /// For a secondary: makes the writer's commits so far visible. Elsewhere it does nothing.
     pub fn catch_up(&self) -> Result<()> {
         if self.inner.mode == AccessMode::Secondary {
-            let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
-            self.inner.db.try_catch_up_with_primary()?;
-            *self.inner.lock_writer() = read_counters(&self.inner.db)?;
+            self.inner.db.catch_up(|| {
+                *self.lock_counters() = read_counters(&self.inner.db)?;
+                Ok(())
+            })?;
         }
         Ok(())
     }
 
     /// A consistent view of the store as it is now; later writes stay invisible to it.
     pub fn reader(&self) -> StoreReader {
-        StoreReader::new(Arc::clone(&self.inner))
+        let view = View::new(&self.inner.db, self.inner.mode == AccessMode::ReadWrite);
+        StoreReader::new(view, Arc::clone(&self.inner.path))
     }
 
     pub fn stats(&self) -> Result<StoreStats> {
@@ -312,9 +266,8 @@ impl Store {
 
     /// Applies [`Changes`] in one atomic write.
     pub fn apply_changes(&self, changes: &Changes) -> Result<ChangeSummary> {
-        self.check_writable()?;
-        let mut counters = self.inner.lock_writer();
-        self.apply_locked(&mut counters, changes)
+        let mut writer = self.write_lock()?;
+        self.apply_locked(&mut writer, changes)
     }
 
     /// Computes changes from the current state and applies them, with every other writer held
@@ -324,14 +277,13 @@ impl Store {
         &self,
         compute: impl FnOnce(StoreReader) -> std::result::Result<Changes, E>,
     ) -> std::result::Result<ChangeSummary, E> {
-        self.check_writable()?;
-        let mut counters = self.inner.lock_writer();
+        let mut writer = self.write_lock()?;
         let changes = compute(self.reader())?;
-        Ok(self.apply_locked(&mut counters, &changes)?)
+        Ok(self.apply_locked(&mut writer, &changes)?)
     }
 
-    fn apply_locked(&self, counters: &mut Counters, changes: &Changes) -> Result<ChangeSummary> {
-        let mut tx = WriteTx::new(&self.inner.db, *counters);
+    fn apply_locked(&self, writer: &mut WriteLock<'_>, changes: &Changes) -> Result<ChangeSummary> {
+        let mut tx = WriteTx::new(&self.inner.db, writer.committed());
         for quad in &changes.remove {
             tx.remove(quad.as_ref())?;
         }
@@ -344,37 +296,128 @@ impl Store {
         for graph in &changes.create_graphs {
             tx.create_graph(graph)?;
         }
-        let (batch, next, summary) = tx.finish()?;
+        let (batch, next, summary) = tx.finish(&self.inner.hooks)?;
         if !batch.is_empty() {
-            self.inner.db.write(batch)?;
-            *counters = next;
+            writer.commit(batch, next)?;
         }
         Ok(summary)
     }
 
+    /// An error unless the store was opened for writing.
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.inner.mode == AccessMode::ReadWrite {
             Ok(())
         } else {
             Err(StoreError::ReadOnly {
-                path: self.inner.path.clone(),
+                path: self.inner.path.to_path_buf(),
             })
         }
     }
 
-    /// Holds off every other writer of this handle's process (the bulk loader takes it).
-    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Counters> {
-        self.inner.lock_writer()
+    /// Holds off every other writer of this handle's process until dropped: live writes, the
+    /// bulk loader's commit, the label index build.
+    pub(crate) fn write_lock(&self) -> Result<WriteLock<'_>> {
+        self.check_writable()?;
+        Ok(WriteLock {
+            db: &self.inner.db,
+            counters: self.lock_counters(),
+        })
     }
 
-    pub(crate) fn db(&self) -> &DB {
-        &self.inner.db
+    /// Writes records of a derived index that live writes never touch (the adjacency's marker),
+    /// without holding writers off.
+    pub(crate) fn write_index_records(&self, batch: Batch) -> Result<()> {
+        self.check_writable()?;
+        self.inner.db.write(batch)
+    }
+
+    /// A scratch directory inside the store directory (so renames and ingestion stay on one
+    /// file system), removed when dropped, or at the next writable open after a crash.
+    pub(crate) fn scratch(&self) -> Result<Scratch> {
+        self.check_writable()?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = self
+            .inner
+            .path
+            .join(format!("{SCRATCH_PREFIX}{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&path).map_err(StoreError::io(&path))?;
+        Ok(Scratch { path })
+    }
+
+    fn lock_counters(&self) -> MutexGuard<'_, Counters> {
+        self.inner.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-impl Inner {
-    fn lock_writer(&self) -> MutexGuard<'_, Counters> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+/// The writer lock of a store (see [`Store::write_lock`]), with the counters as of the last
+/// commit.
+pub(crate) struct WriteLock<'a> {
+    db: &'a Db,
+    counters: MutexGuard<'a, Counters>,
+}
+
+impl WriteLock<'_> {
+    /// The counters as of the last commit.
+    pub(crate) fn committed(&self) -> Counters {
+        *self.counters
+    }
+
+    /// Commits a batch that leaves the counters at `next`.
+    pub(crate) fn commit(&mut self, batch: Batch, next: Counters) -> Result<()> {
+        self.db.write(batch)?;
+        *self.counters = next;
+        Ok(())
+    }
+
+    /// Ingests a bulk load's SST files (their counters record among them) in one atomic step.
+    pub(crate) fn ingest(&mut self, files: Vec<PathBuf>, next: Counters) -> Result<()> {
+        self.db.ingest(files)?;
+        *self.counters = next;
+        Ok(())
+    }
+
+    /// Writes derived records that change no counters.
+    pub(crate) fn write(&self, batch: Batch) -> Result<()> {
+        self.db.write(batch)
+    }
+
+    /// Writes derived records without the log; [`WriteLock::flush`] makes them durable.
+    pub(crate) fn write_unlogged(&self, batch: Batch) -> Result<()> {
+        self.db.write_unlogged(batch)
+    }
+
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.db.flush()
+    }
+}
+
+/// A scratch directory of the store (see [`Store::scratch`]).
+pub(crate) struct Scratch {
+    pub(crate) path: PathBuf,
+}
+
+const SCRATCH_PREFIX: &str = ".load-";
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Removes the scratch directories of loads that died (the writer lock is ours, so any is stale).
+fn remove_stale_scratch(store: &Path) {
+    if let Ok(entries) = fs::read_dir(store) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(SCRATCH_PREFIX)
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
@@ -388,19 +431,7 @@ fn check_exists(path: &Path) -> Result<()> {
     }
 }
 
-fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
-    let text = e.to_string();
-    if text.contains("lock") || text.contains("LOCK") {
-        StoreError::InvalidInput(format!(
-            "the store at {} is open for writing in another process ({text}); open it read-only, or stop the other process",
-            path.display()
-        ))
-    } else {
-        StoreError::Rocks(e)
-    }
-}
-
-fn read_counters(db: &DB) -> Result<Counters> {
+fn read_counters(db: &Db) -> Result<Counters> {
     match db.get(COUNTERS_KEY)? {
         Some(bytes) => Counters::decode(&bytes),
         None => Err(StoreError::Corruption(
@@ -409,37 +440,8 @@ fn read_counters(db: &DB) -> Result<Counters> {
     }
 }
 
-/// The RocksDB options of a store and of the SST files the loader writes.
-///
-/// zstd everywhere: the store is read far more than written, and zstd on sorted id keys is what
-/// gets it near 20-odd bytes per triple. 16 KiB blocks compress better than the 4 KiB default.
-/// No Bloom filters: triple reads are prefix scans they would not help, and term lookups are
-/// few per query.
-pub(crate) fn db_options() -> Options {
-    let mut options = Options::default();
-    options.create_if_missing(true);
-    options.set_compression_type(DBCompressionType::Zstd);
-    options.set_bottommost_compression_type(DBCompressionType::Zstd);
-    options.set_max_background_jobs(2);
-    options.set_bytes_per_sync(1 << 20);
-    options.set_target_file_size_base(64 << 20);
-    // Label index entries are counts that writers add to without reading (label_index.rs).
-    options.set_merge_operator_associative("kale-add-counts", crate::label_index::add_counts);
-    let mut table = BlockBasedOptions::default();
-    table.set_block_size(16 << 10);
-    table.set_block_cache(&block_cache());
-    table.set_cache_index_and_filter_blocks(true);
-    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-    options.set_block_based_table_factory(&table);
-    options
-}
-
-fn block_cache() -> Cache {
-    Cache::new_lru_cache(256 << 20)
-}
-
 /// Sums the sizes of the files under `path` (the store's bytes on disk).
-pub(crate) fn dir_size(path: &Path) -> u64 {
+fn dir_size(path: &Path) -> u64 {
     let Ok(entries) = fs::read_dir(path) else {
         return 0;
     };
@@ -451,609 +453,4 @@ pub(crate) fn dir_size(path: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-/// A RocksDB snapshot that owns the database it belongs to, so readers can be passed around
-/// and kept (an SPARQL query, a training epoch) without borrowing the [`Store`].
-struct OwnedSnapshot {
-    // Declared before `inner`: fields drop in order, and the snapshot must go before the DB.
-    snapshot: SnapshotWithThreadMode<'static, DB>,
-    _inner: Arc<Inner>,
-}
-
-// SAFETY: a RocksDB snapshot is an immutable handle that RocksDB allows any thread to use and
-// release; the rust wrapper only lacks the marker traits because it holds a raw pointer.
-unsafe impl Send for OwnedSnapshot {}
-// SAFETY: as above; nothing in the snapshot is mutated through a shared reference.
-unsafe impl Sync for OwnedSnapshot {}
-
-/// A consistent read view of a store: every read through one reader sees the same state.
-#[derive(Clone)]
-pub struct StoreReader {
-    inner: Arc<Inner>,
-    /// `None` for read-only and secondary stores, whose state only changes under `view`.
-    snapshot: Option<Arc<OwnedSnapshot>>,
-}
-
-impl StoreReader {
-    fn new(inner: Arc<Inner>) -> Self {
-        let snapshot = (inner.mode == AccessMode::ReadWrite).then(|| {
-            let snapshot = inner.db.snapshot();
-            // SAFETY: the snapshot borrows the DB inside `inner`; `OwnedSnapshot` keeps that
-            // Arc alive and drops the snapshot first, so the borrow never dangles.
-            let snapshot: SnapshotWithThreadMode<'static, DB> =
-                unsafe { std::mem::transmute(snapshot) };
-            Arc::new(OwnedSnapshot {
-                snapshot,
-                _inner: Arc::clone(&inner),
-            })
-        });
-        Self { inner, snapshot }
-    }
-
-    fn read_options(&self) -> ReadOptions {
-        let mut options = ReadOptions::default();
-        if let Some(s) = &self.snapshot {
-            options.set_snapshot(&s.snapshot);
-        }
-        options
-    }
-
-    fn view(&self) -> RwLockReadGuard<'_, ()> {
-        self.inner.view.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let _view = self.view();
-        Ok(self.inner.db.get_opt(key, &self.read_options())?)
-    }
-
-    /// The value under a raw key (for the crate's own tables).
-    pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.get(key)
-    }
-
-    /// Keys and values under a prefix, in order.
-    pub(crate) fn scan_prefix_values(
-        &self,
-        prefix: &[u8],
-    ) -> impl Iterator<Item = Result<KeyValue>> + '_ {
-        let mut options = self.read_options();
-        if let Some(end) = prefix_end(prefix) {
-            options.set_iterate_upper_bound(end);
-        }
-        self.inner
-            .db
-            .iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)
-            .map(|item| item.map_err(StoreError::from))
-    }
-
-    /// Keys and values in `[start, end)`, collected (for small tables such as the delta).
-    pub(crate) fn scan_range(&self, start: &[u8], end: &[u8]) -> Vec<Result<KeyValue>> {
-        let _view = self.view();
-        let mut options = self.read_options();
-        options.set_iterate_upper_bound(end.to_vec());
-        self.inner
-            .db
-            .iterator_opt(IteratorMode::From(start, Direction::Forward), options)
-            .map(|item| item.map_err(StoreError::from))
-            .collect()
-    }
-
-    pub(crate) fn counters(&self) -> Result<Counters> {
-        match self.get(COUNTERS_KEY)? {
-            Some(bytes) => Counters::decode(&bytes),
-            None => Err(StoreError::Corruption(
-                "the counters record is missing".into(),
-            )),
-        }
-    }
-
-    /// The id of a term, if the store has ever held it.
-    pub fn term_id(&self, term: TermRef<'_>) -> Result<Option<TermId>> {
-        let mut buf = Vec::new();
-        encode_term(term, &mut buf);
-        self.encoded_term_id(&buf)
-    }
-
-    /// The id of a subject or graph name.
-    pub fn node_id(&self, node: &NamedOrBlankNode) -> Result<Option<TermId>> {
-        let mut buf = Vec::new();
-        encode_named_or_blank(node.as_ref(), &mut buf);
-        self.encoded_term_id(&buf)
-    }
-
-    /// The id of a term given in canonical form (see `term.rs`).
-    pub(crate) fn encoded_term_id(&self, encoded: &[u8]) -> Result<Option<TermId>> {
-        let prefix = term_to_id_prefix(term_hash64(encoded));
-        let candidates: Vec<TermId> = self
-            .scan_prefix(&prefix)
-            .map(|key| {
-                let key = key?;
-                read_varint(&key[prefix.len()..])
-                    .map(|(id, _)| TermId::from_u64(id))
-                    .ok_or_else(|| StoreError::Corruption(format!("bad term-to-id key {key:?}")))
-            })
-            .collect::<Result<_>>()?;
-        for id in candidates {
-            if self.term_bytes(id)?.as_deref() == Some(encoded) {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The canonical form of a term by id.
-    pub(crate) fn term_bytes(&self, id: TermId) -> Result<Option<Vec<u8>>> {
-        self.get(&id_to_term_key(id))
-    }
-
-    /// The term with this id.
-    pub fn term(&self, id: TermId) -> Result<Term> {
-        let bytes = self
-            .term_bytes(id)?
-            .ok_or_else(|| StoreError::Corruption(format!("no term has the id {id:?}")))?;
-        decode_term(&bytes)
-    }
-
-    /// The quads that match a pattern, in the key order of the index that serves it.
-    pub fn quads(
-        &self,
-        subject: Option<TermId>,
-        predicate: Option<TermId>,
-        object: Option<TermId>,
-        graph: GraphFilter,
-    ) -> QuadIter {
-        let (order, prefix) = pattern_prefix(subject, predicate, object);
-        QuadIter {
-            keys: self.scan_prefix(&prefix),
-            order,
-            graph,
-        }
-    }
-
-    /// The first object of `predicate`, in id order, at or after `from` (`None` past the last):
-    /// a seek, so random starting points sample the predicate's objects at no scan's cost.
-    pub fn object_of_predicate_from(
-        &self,
-        predicate: TermId,
-        from: TermId,
-    ) -> Result<Option<TermId>> {
-        let (order, prefix) = pattern_prefix(None, Some(predicate), None);
-        let (_, start) = pattern_prefix(None, Some(predicate), Some(from));
-        let _view = self.view();
-        let mut keys = self.scan_prefix(&prefix);
-        keys.seek(&start);
-        let Some(key) = keys.peek() else {
-            return Ok(None);
-        };
-        let quad = order
-            .read_key(key)
-            .ok_or_else(|| StoreError::Corruption(format!("bad POS key {key:?}")))?;
-        Ok(Some(quad.object))
-    }
-
-    /// Whether this exact quad is stored.
-    pub fn contains(&self, quad: &EncodedQuad) -> Result<bool> {
-        let mut key = Vec::new();
-        QuadOrder::Spo.write_key(quad, &mut key);
-        Ok(self.get(&key)?.is_some())
-    }
-
-    /// Named graphs the store knows: a graph exists from its first quad until it is dropped
-    /// (SPARQL `DROP GRAPH`), as in oxigraph; removing its last quad leaves it, empty.
-    pub fn named_graphs(&self) -> Result<Vec<TermId>> {
-        let mut graphs = Vec::new();
-        for key in self.scan_prefix(&[keys::GRAPHS]) {
-            let key = key?;
-            let (g, _) = read_varint(&key[1..])
-                .ok_or_else(|| StoreError::Corruption(format!("bad graph key {key:?}")))?;
-            graphs.push(TermId::from_u64(g));
-        }
-        Ok(graphs)
-    }
-
-    /// The distinct predicates in use, counted by skipping from one to the next in POS order.
-    pub fn distinct_predicates(&self) -> Result<u64> {
-        let _view = self.view();
-        let mut options = self.read_options();
-        options.set_iterate_upper_bound(vec![keys::POS + 1]);
-        let mut iter = self.inner.db.raw_iterator_opt(options);
-        iter.seek([keys::POS]);
-        let mut count = 0;
-        while let Some(key) = iter.key() {
-            let (p, _) = read_varint(&key[1..])
-                .ok_or_else(|| StoreError::Corruption(format!("bad POS key {key:?}")))?;
-            count += 1;
-            let mut prefix = vec![keys::POS];
-            write_varint(&mut prefix, p);
-            match prefix_end(&prefix) {
-                Some(next) => iter.seek(next),
-                None => break,
-            }
-        }
-        iter.status()?;
-        Ok(count)
-    }
-
-    /// Keys that start with `prefix`, in order.
-    pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
-        let mut options = self.read_options();
-        if let Some(end) = prefix_end(prefix) {
-            options.set_iterate_upper_bound(end);
-        }
-        // Long scans should not evict the hot part of the block cache.
-        options.fill_cache(prefix.len() > 2);
-        let iter = self.inner.db.raw_iterator_opt(options);
-        // SAFETY: the iterator borrows the DB inside `inner`, which the KeyIter keeps alive
-        // (and drops after the iterator: field order).
-        let iter: DBRawIteratorWithThreadMode<'static, DB> = unsafe { std::mem::transmute(iter) };
-        KeyIter {
-            iter,
-            prefix: prefix.to_vec(),
-            started: false,
-            _snapshot: self.snapshot.clone(),
-            _inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-/// A key and its value, as RocksDB returns them.
-pub(crate) type KeyValue = (Box<[u8]>, Box<[u8]>);
-
-/// Keys under a prefix, owning what they read from.
-pub(crate) struct KeyIter {
-    iter: DBRawIteratorWithThreadMode<'static, DB>,
-    prefix: Vec<u8>,
-    started: bool,
-    _snapshot: Option<Arc<OwnedSnapshot>>,
-    _inner: Arc<Inner>,
-}
-
-impl KeyIter {
-    /// Positions the scan at the first key at or after `key` (within the prefix).
-    pub(crate) fn seek(&mut self, key: &[u8]) {
-        self.started = true;
-        self.iter.seek(key);
-    }
-
-    /// The current key without advancing, after `seek` or `next`.
-    pub(crate) fn peek(&mut self) -> Option<&[u8]> {
-        if !self.started {
-            self.started = true;
-            self.iter.seek(&self.prefix);
-        }
-        self.iter.key()
-    }
-}
-
-impl Iterator for KeyIter {
-    type Item = Result<Box<[u8]>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.started {
-            self.iter.next();
-        } else {
-            self.started = true;
-            self.iter.seek(&self.prefix);
-        }
-        match self.iter.key() {
-            Some(key) => Some(Ok(key.into())),
-            None => self.iter.status().err().map(|e| Err(e.into())),
-        }
-    }
-}
-
-/// The quads matching a pattern (see [`StoreReader::quads`]).
-pub struct QuadIter {
-    keys: KeyIter,
-    order: QuadOrder,
-    graph: GraphFilter,
-}
-
-impl Iterator for QuadIter {
-    type Item = Result<EncodedQuad>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let key = match self.keys.next()? {
-                Ok(key) => key,
-                Err(e) => return Some(Err(e)),
-            };
-            let Some(quad) = self.order.read_key(&key) else {
-                return Some(Err(StoreError::Corruption(format!("bad quad key {key:?}"))));
-            };
-            if self.graph.matches(quad.graph) {
-                return Some(Ok(quad));
-            }
-        }
-    }
-}
-
-/// One atomic write in the making: resolves terms (allocating ids for new ones), checks what
-/// exists, and collects the keys, the counters and the adjacency delta into one batch.
-pub(crate) struct WriteTx<'a> {
-    db: &'a DB,
-    batch: WriteBatch,
-    counters: Counters,
-    summary: ChangeSummary,
-    /// Terms this write interned or looked up, by canonical form.
-    terms: FxHashMap<Vec<u8>, TermId>,
-    /// Quads whose presence this write changed: true = now present.
-    touched: FxHashMap<EncodedQuad, bool>,
-    /// Named graphs that gained a quad, or were created.
-    new_graphs: FxHashSet<TermId>,
-    /// Named graphs dropped.
-    dropped_graphs: FxHashSet<TermId>,
-    /// Net change of label index entries.
-    labels: FxHashMap<Vec<u8>, i64>,
-    key: Vec<u8>,
-}
-
-impl<'a> WriteTx<'a> {
-    pub(crate) fn new(db: &'a DB, counters: Counters) -> Self {
-        Self {
-            db,
-            batch: WriteBatch::default(),
-            counters,
-            summary: ChangeSummary::default(),
-            terms: FxHashMap::default(),
-            touched: FxHashMap::default(),
-            new_graphs: FxHashSet::default(),
-            dropped_graphs: FxHashSet::default(),
-            labels: FxHashMap::default(),
-            key: Vec::new(),
-        }
-    }
-
-    fn lookup(&mut self, encoded: Vec<u8>, create: bool) -> Result<Option<TermId>> {
-        if let Some(id) = self.terms.get(&encoded) {
-            return Ok(Some(*id));
-        }
-        let prefix = term_to_id_prefix(term_hash64(&encoded));
-        let mut found = None;
-        for key in db_keys_with_prefix(self.db, &prefix) {
-            let key = key?;
-            let Some((id, _)) = read_varint(&key[prefix.len()..]) else {
-                return Err(StoreError::Corruption(format!(
-                    "bad term-to-id key {key:?}"
-                )));
-            };
-            let id = TermId::from_u64(id);
-            if self.db.get(id_to_term_key(id))?.as_deref() == Some(&encoded[..]) {
-                found = Some(id);
-                break;
-            }
-        }
-        let id = match found {
-            Some(id) => id,
-            None if create => {
-                let id = if is_literal_encoding(&encoded) {
-                    self.counters.next_literal += 1;
-                    TermId::literal(self.counters.next_literal - 1)
-                } else {
-                    self.counters.next_entity += 1;
-                    TermId::entity(self.counters.next_entity - 1)
-                };
-                self.batch.put(id_to_term_key(id), &encoded);
-                term_to_id_key(term_hash64(&encoded), id, &mut self.key);
-                self.batch.put(&self.key, []);
-                id
-            }
-            None => return Ok(None),
-        };
-        self.terms.insert(encoded, id);
-        Ok(Some(id))
-    }
-
-    fn encode_quad(&mut self, quad: QuadRef<'_>, create: bool) -> Result<Option<EncodedQuad>> {
-        let mut buf = Vec::new();
-        encode_named_or_blank(quad.subject, &mut buf);
-        let Some(subject) = self.lookup(buf, create)? else {
-            return Ok(None);
-        };
-        let mut buf = Vec::new();
-        encode_term(quad.predicate.into(), &mut buf);
-        let Some(predicate) = self.lookup(buf, create)? else {
-            return Ok(None);
-        };
-        let mut buf = Vec::new();
-        encode_term(quad.object, &mut buf);
-        let Some(object) = self.lookup(buf, create)? else {
-            return Ok(None);
-        };
-        let mut buf = Vec::new();
-        let graph = if encode_graph_name(quad.graph_name, &mut buf) {
-            match self.lookup(buf, create)? {
-                Some(g) => Some(g),
-                None => return Ok(None),
-            }
-        } else {
-            None
-        };
-        Ok(Some(EncodedQuad {
-            subject,
-            predicate,
-            object,
-            graph,
-        }))
-    }
-
-    fn present(&mut self, quad: &EncodedQuad) -> Result<bool> {
-        if let Some(&present) = self.touched.get(quad) {
-            return Ok(present);
-        }
-        QuadOrder::Spo.write_key(quad, &mut self.key);
-        Ok(self.db.get_pinned(&self.key)?.is_some())
-    }
-
-    pub(crate) fn insert(&mut self, quad_ref: QuadRef<'_>) -> Result<()> {
-        let Some(quad) = self.encode_quad(quad_ref, true)? else {
-            unreachable!("insertion creates missing terms")
-        };
-        if !self.present(&quad)? {
-            for order in QuadOrder::ALL {
-                order.write_key(&quad, &mut self.key);
-                self.batch.put(&self.key, []);
-            }
-            if let Some(g) = quad.graph {
-                if !self.dropped_graphs.contains(&g) {
-                    self.new_graphs.insert(g);
-                }
-            }
-            self.touched.insert(quad, true);
-            self.summary.inserted += 1;
-            self.counters.quads += 1;
-            self.count_label(quad_ref, quad.subject, 1);
-        }
-        Ok(())
-    }
-
-    /// Keeps the label index in step with a label triple added (+1) or removed (-1).
-    fn count_label(&mut self, quad: QuadRef<'_>, subject: TermId, change: i64) {
-        if crate::label_index::is_label_predicate(quad.predicate.as_str()) {
-            if let Some((lang, normalized)) =
-                crate::label_index::label_entry(&quad.object.into_owned())
-            {
-                *self
-                    .labels
-                    .entry(crate::label_index::label_key(&lang, &normalized, subject))
-                    .or_default() += change;
-            }
-        }
-    }
-
-    pub(crate) fn remove(&mut self, quad_ref: QuadRef<'_>) -> Result<()> {
-        let Some(quad) = self.encode_quad(quad_ref, false)? else {
-            return Ok(()); // a term the store never saw: the quad cannot be there
-        };
-        if self.present(&quad)? {
-            for order in QuadOrder::ALL {
-                order.write_key(&quad, &mut self.key);
-                self.batch.delete(&self.key);
-            }
-            self.touched.insert(quad, false);
-            self.summary.removed += 1;
-            self.counters.quads -= 1;
-            self.count_label(quad_ref, quad.subject, -1);
-        }
-        Ok(())
-    }
-
-    fn graph_id(&mut self, graph: &NamedOrBlankNode, create: bool) -> Result<Option<TermId>> {
-        let mut buf = Vec::new();
-        encode_named_or_blank(graph.as_ref(), &mut buf);
-        self.lookup(buf, create)
-    }
-
-    pub(crate) fn drop_graph(&mut self, graph: &NamedOrBlankNode) -> Result<()> {
-        if let Some(g) = self.graph_id(graph, false)? {
-            self.new_graphs.remove(&g);
-            self.dropped_graphs.insert(g);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn create_graph(&mut self, graph: &NamedOrBlankNode) -> Result<()> {
-        let g = self.graph_id(graph, true)?.expect("created");
-        self.dropped_graphs.remove(&g);
-        self.new_graphs.insert(g);
-        Ok(())
-    }
-
-    /// Closes the write: the batch to commit (empty when nothing changes), the counters after
-    /// it, what changed.
-    pub(crate) fn finish(mut self) -> Result<(WriteBatch, Counters, ChangeSummary)> {
-        for &g in &self.dropped_graphs {
-            self.batch.delete(graph_key(g));
-        }
-        for &g in &self.new_graphs {
-            self.batch.put(graph_key(g), []);
-        }
-        if self.summary == ChangeSummary::default() {
-            if !self.batch.is_empty() {
-                self.counters.write_seq += 1;
-                self.batch.put(COUNTERS_KEY, self.counters.encode());
-            }
-            return Ok((self.batch, self.counters, self.summary));
-        }
-        self.counters.write_seq += 1;
-        // The adjacency ignores graphs: an edge exists while any graph holds its triple. For each
-        // entity-to-entity triple this write touched, compare before and after.
-        let mut edges: FxHashMap<(TermId, TermId, TermId), bool> = FxHashMap::default();
-        for (quad, present) in &self.touched {
-            if quad.object.is_entity() {
-                *edges
-                    .entry((quad.subject, quad.predicate, quad.object))
-                    .or_default() |= *present;
-            }
-        }
-        let mut delta = Vec::new();
-        for ((s, p, o), inserted) in edges {
-            let (_, prefix) = pattern_prefix(Some(s), Some(p), Some(o));
-            let (mut before, mut kept) = (false, false);
-            for key in db_keys_with_prefix(self.db, &prefix) {
-                let key = key?;
-                let quad = QuadOrder::Spo
-                    .read_key(&key)
-                    .ok_or_else(|| StoreError::Corruption(format!("bad SPO key {key:?}")))?;
-                before = true;
-                if self.touched.get(&quad) != Some(&false) {
-                    kept = true;
-                    break;
-                }
-            }
-            let after = kept || inserted;
-            if before != after {
-                delta.push((s, p, o, after));
-            }
-        }
-        for (key, change) in std::mem::take(&mut self.labels) {
-            if change != 0 {
-                self.batch.merge(&key, change.to_le_bytes());
-            }
-        }
-        delta.sort_unstable();
-        for (n, (s, p, o, added)) in delta.into_iter().enumerate() {
-            let edge = crate::adjacency::DeltaEdge {
-                subject: s,
-                predicate: p,
-                object: o,
-                added,
-            };
-            let (key, value) = edge.record(self.counters.write_seq, n as u32);
-            self.batch.put(key, value);
-        }
-        self.batch.put(COUNTERS_KEY, self.counters.encode());
-        Ok((self.batch, self.counters, self.summary))
-    }
-}
-
-/// Keys of the live database (no snapshot) under `prefix`: for the writer, under its lock.
-pub(crate) fn db_keys_with_prefix<'a>(
-    db: &'a DB,
-    prefix: &[u8],
-) -> impl Iterator<Item = Result<Box<[u8]>>> + 'a {
-    let mut options = ReadOptions::default();
-    if let Some(end) = prefix_end(prefix) {
-        options.set_iterate_upper_bound(end);
-    }
-    db.iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)
-        .map(|item| item.map(|(key, _)| key).map_err(StoreError::from))
-}
-
-/// Terms of the oxrdf API from our ids, for the crates above.
-pub fn graph_name_of(reader: &StoreReader, graph: Option<TermId>) -> Result<GraphName> {
-    Ok(match graph {
-        None => GraphName::DefaultGraph,
-        Some(g) => match reader.term(g)? {
-            Term::NamedNode(n) => n.into(),
-            Term::BlankNode(b) => b.into(),
-            Term::Literal(l) => {
-                return Err(StoreError::Corruption(format!(
-                    "a literal {l} names a graph"
-                )))
-            }
-        },
-    })
 }

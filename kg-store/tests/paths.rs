@@ -277,7 +277,7 @@ proptest! {
         prop_assert!(!added.is_empty() || gone.is_empty() || live.delta_len() > 0 || edges == loaded);
 
         // Compaction folds the delta into new files with the same answers.
-        store.build_adjacency(&kg_store::progress::NoProgress).unwrap();
+        Adjacency::build(&store, &kg_store::progress::NoProgress).unwrap();
         let compacted = Adjacency::open(&store).unwrap();
         prop_assert_eq!(compacted.delta_len(), 0);
         check(&store, &compacted, &edges, &queries)?;
@@ -393,6 +393,7 @@ fn corrupted_truncated_and_stale_adjacency_files_are_errors() {
     let good = std::fs::read(&file).unwrap();
     let expect_error = |what: &str| match Adjacency::open(&store) {
         Err(StoreError::Adjacency { reason, .. }) => reason,
+        Err(stale @ StoreError::StaleIndex { .. }) => stale.to_string(),
         Err(other) => panic!("{what}: unexpected error {other}"),
         Ok(_) => panic!("{what}: a damaged file opened"),
     };

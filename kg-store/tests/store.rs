@@ -95,10 +95,72 @@ fn read_only_and_follower_opens() {
         .err()
         .expect("a second writer must be refused");
     assert!(err.to_string().contains("read-only"), "{err}");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
     assert!(matches!(
         Store::open_read_only(dir.path().join("none")),
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// The label index is a hook on the write path: it counts label triples, so a label held in
+/// two graphs stays until both are gone, and it is stale (its own error) after a bulk load
+/// that did not rebuild it.
+#[test]
+fn the_label_index_follows_live_writes_in_every_graph() {
+    use kg_store::label_index::{LabelIndex, RDFS_LABEL};
+    use kg_store::{BulkLoader, Index, LoadInput};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let data = dir.path().join("empty.nt");
+    std::fs::write(&data, "").unwrap();
+    BulkLoader::new(&store)
+        .load(&[LoadInput::new(&data)])
+        .unwrap();
+    let label = |graph: GraphName| {
+        Quad::new(
+            iri("sun"),
+            NamedNode::new(RDFS_LABEL).unwrap(),
+            Literal::new_language_tagged_literal_unchecked("The Sun", "en"),
+            graph,
+        )
+    };
+    let (default, named) = (label(GraphName::DefaultGraph), label(iri("g").into()));
+    let labelled = || {
+        let reader = store.reader();
+        let index = LabelIndex::open(&reader).unwrap();
+        index.entities_labelled("en", "the sun").unwrap().len()
+    };
+    assert_eq!(labelled(), 0);
+    store.insert([default.as_ref(), named.as_ref()]).unwrap();
+    assert_eq!(labelled(), 1);
+    store.remove([default.as_ref()]).unwrap();
+    assert_eq!(labelled(), 1, "the named graph still labels it");
+    // Added and removed in one write: no trace.
+    store
+        .apply(std::slice::from_ref(&named), std::slice::from_ref(&named))
+        .unwrap();
+    assert_eq!(labelled(), 1);
+    store.remove([named.as_ref()]).unwrap();
+    assert_eq!(labelled(), 0);
+
+    let more = dir.path().join("more.nt");
+    std::fs::write(
+        &more,
+        "<http://example.com/a> <http://example.com/p> <http://example.com/b> .\n",
+    )
+    .unwrap();
+    BulkLoader::new(&store)
+        .build_adjacency(false)
+        .load(&[LoadInput::new(&more)])
+        .unwrap();
+    let reader = store.reader();
+    match LabelIndex::open(&reader) {
+        Err(StoreError::StaleIndex { index, .. }) => assert_eq!(index, Index::Labels),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a stale label index opened"),
+    }
+    LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+    assert!(LabelIndex::open(&store.reader()).is_ok());
 }
 
 #[test]

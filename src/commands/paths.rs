@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub fn index(path: &Path, progress: &TerminalProgress) -> Result<()> {
     let store = Store::open(path)?;
-    let summary = store.build_adjacency(progress)?;
+    let summary = Adjacency::build(&store, progress)?;
     eprintln!(
         "adjacency: {} entities, {} edges, {:.1} MB ({:.1} bytes per edge), as of commit {}",
         summary.rows,
@@ -24,7 +24,7 @@ pub fn index(path: &Path, progress: &TerminalProgress) -> Result<()> {
         summary.bytes as f64 / summary.edges.max(1) as f64,
         summary.write_seq
     );
-    let labels = store.build_label_index(progress)?;
+    let labels = kg_store::label_index::LabelIndex::build(&store, progress)?;
     eprintln!("label index: {labels} labels");
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::error::{Result, StoreError};
 use crate::id::TermId;
 use crate::keys::QuadOrder;
 use crate::progress::{Progress, Unit};
-use crate::store::StoreReader;
+use crate::reader::StoreReader;
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -23,9 +23,9 @@
 //! truncated, corrupted, foreign or other store's file is an error, never a wrong answer or
 //! undefined behaviour.
 
+use crate::backend::map_file;
 use crate::error::{Result, StoreError};
 use memmap2::Mmap;
-use std::fs::File;
 use std::path::Path;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -122,10 +122,8 @@ pub struct Csr {
 impl Csr {
     /// Opens and validates the file of the store with identity `store_id`.
     pub fn open(path: &Path, store_id: u64) -> Result<Self> {
-        let file = File::open(path).map_err(StoreError::io(path))?;
-        // SAFETY: the file is only ever replaced by rename, never written in place, so the
-        // mapping cannot change under us; its content is validated before use.
-        let map = unsafe { Mmap::map(&file) }.map_err(StoreError::io(path))?;
+        // The file is only ever replaced by rename (build.rs), and validated here before use.
+        let map = map_file(path)?;
         let header = CsrHeader::decode(&map, path)?;
         let bad = |reason: String| StoreError::Adjacency {
             path: path.to_owned(),

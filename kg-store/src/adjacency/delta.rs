@@ -1,12 +1,64 @@
 //! The adjacency delta: edges added or removed by live writes after the CSR files were built.
 //!
 //! Each write batch that flips an edge (an entity-to-entity triple, in any graph) records it under
-//! `[DELTA][write_seq][n]` in the same batch, so the delta can never disagree with the triples.
+//! `[DELTA][write_seq][n]` in the same batch ([`DeltaHook`]), so the delta can never disagree
+//! with the triples.
 
+use crate::backend::Batch;
 use crate::error::{Result, StoreError};
 use crate::id::{read_varint, write_varint, TermId};
-use crate::keys::DELTA;
+use crate::keys::{pattern_prefix, EncodedQuad, QuadOrder, DELTA};
+use crate::writer::{Commit, IndexHook};
 use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Records the edges a commit flips.
+pub(crate) struct DeltaHook;
+
+impl IndexHook for DeltaHook {
+    fn on_commit(&self, commit: &Commit<'_>, batch: &mut Batch) -> Result<()> {
+        // The adjacency ignores graphs: an edge exists while any graph holds its triple. For
+        // each entity-to-entity triple the commit touches, compare before and after.
+        let mut edges: FxHashMap<(TermId, TermId, TermId), bool> = FxHashMap::default();
+        for (quad, present) in commit.net_changes() {
+            if quad.object.is_entity() {
+                *edges
+                    .entry((quad.subject, quad.predicate, quad.object))
+                    .or_default() |= present;
+            }
+        }
+        let mut delta = Vec::new();
+        for ((s, p, o), inserted) in edges {
+            let (_, prefix) = pattern_prefix(Some(s), Some(p), Some(o));
+            let (mut before, mut kept) = (false, false);
+            for key in commit.keys_before(&prefix) {
+                let key = key?;
+                let quad: EncodedQuad = QuadOrder::Spo
+                    .read_key(&key)
+                    .ok_or_else(|| StoreError::Corruption(format!("bad SPO key {key:?}")))?;
+                before = true;
+                if commit.present_after(&quad) != Some(false) {
+                    kept = true;
+                    break;
+                }
+            }
+            let after = kept || inserted;
+            if before != after {
+                delta.push(DeltaEdge {
+                    subject: s,
+                    predicate: p,
+                    object: o,
+                    added: after,
+                });
+            }
+        }
+        delta.sort_unstable();
+        for (n, edge) in delta.into_iter().enumerate() {
+            let (key, value) = edge.record(commit.write_seq, n as u32);
+            batch.put(key, value);
+        }
+        Ok(())
+    }
+}
 
 /// One edge flipped by a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

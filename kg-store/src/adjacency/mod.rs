@@ -17,14 +17,16 @@ mod delta;
 
 pub use build::BuildSummary;
 pub use delta::DeltaEdge;
+pub(crate) use delta::DeltaHook;
 
-use crate::error::{Result, StoreError};
+use crate::backend::Batch;
+use crate::error::{Index, Result, StoreError};
 use crate::keys::{prefix_end, DELTA, META};
 use crate::progress::Progress;
-use crate::store::{Store, StoreReader};
+use crate::reader::StoreReader;
+use crate::store::Store;
 use csr::Csr;
 use delta::DeltaIndex;
-use rocksdb::WriteBatch;
 use rustc_hash::FxHashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,23 +52,6 @@ fn read_csr_seq(reader: &StoreReader) -> Result<Option<u64>> {
         .transpose()
 }
 
-impl Store {
-    /// Builds the adjacency of the current state and folds the delta into it. Readers keep
-    /// working meanwhile; live writes during the build land in the delta after it.
-    pub fn build_adjacency(&self, progress: &dyn Progress) -> Result<BuildSummary> {
-        self.check_writable()?;
-        let reader = self.reader();
-        let summary = build::build_csr(&reader, &csr_path(self), self.id(), progress)?;
-        let mut batch = WriteBatch::default();
-        batch.put(CSR_SEQ_KEY, summary.write_seq.to_be_bytes());
-        let mut end = vec![DELTA];
-        end.extend_from_slice(&(summary.write_seq + 1).to_be_bytes());
-        batch.delete_range(vec![DELTA], end);
-        self.db().write(batch)?;
-        Ok(summary)
-    }
-}
-
 /// The entity graph for path search: CSR rows with the delta applied.
 #[derive(Clone)]
 pub struct Adjacency {
@@ -75,6 +60,21 @@ pub struct Adjacency {
 }
 
 impl Adjacency {
+    /// Builds the adjacency of the current state and folds the delta into it. Readers keep
+    /// working meanwhile; live writes during the build land in the delta after it.
+    pub fn build(store: &Store, progress: &dyn Progress) -> Result<BuildSummary> {
+        store.check_writable()?;
+        let reader = store.reader();
+        let summary = build::build_csr(&reader, &csr_path(store), store.id(), progress)?;
+        let mut batch = Batch::default();
+        batch.put(CSR_SEQ_KEY, summary.write_seq.to_be_bytes());
+        let mut end = vec![DELTA];
+        end.extend_from_slice(&(summary.write_seq + 1).to_be_bytes());
+        batch.delete_range(vec![DELTA], end);
+        store.write_index_records(batch)?;
+        Ok(summary)
+    }
+
     /// Opens the adjacency of a store: an error if it is missing, stale, truncated or corrupted.
     pub fn open(store: &Store) -> Result<Self> {
         let path = csr_path(store);
@@ -82,12 +82,9 @@ impl Adjacency {
             let reader = store.reader();
             let counters = reader.counters()?;
             let Some(seq) = read_csr_seq(&reader)? else {
-                return Err(StoreError::Adjacency {
-                    path,
-                    reason: format!(
-                        "the store has no adjacency yet; build it with `kale index {}`",
-                        store.path().display()
-                    ),
+                return Err(StoreError::MissingIndex {
+                    index: Index::Adjacency,
+                    store: store.path().to_owned(),
                 });
             };
             let csr = Csr::open(&path, store.id())?;
@@ -95,13 +92,11 @@ impl Adjacency {
                 continue; // replaced by a build between our two reads
             }
             if seq < counters.adjacency_base {
-                return Err(StoreError::Adjacency {
-                    path,
-                    reason: format!(
-                        "stale: it reflects commit {seq} but a bulk load committed {} (was a load interrupted?); rebuild it with `kale index {}`",
-                        counters.adjacency_base,
-                        store.path().display()
-                    ),
+                return Err(StoreError::StaleIndex {
+                    index: Index::Adjacency,
+                    store: store.path().to_owned(),
+                    built: seq,
+                    loaded: counters.adjacency_base,
                 });
             }
             let mut delta = DeltaIndex {
@@ -120,12 +115,16 @@ impl Adjacency {
         })
     }
 
-    /// Opens the adjacency, building it first when it is missing or stale and the store is
-    /// writable.
+    /// Opens the adjacency, building it first when it is missing, stale or damaged and the
+    /// store is writable.
     pub fn open_or_build(store: &Store, progress: &dyn Progress) -> Result<Self> {
         match Self::open(store) {
-            Err(StoreError::Adjacency { .. }) if store.check_writable().is_ok() => {
-                store.build_adjacency(progress)?;
+            Err(
+                StoreError::Adjacency { .. }
+                | StoreError::MissingIndex { .. }
+                | StoreError::StaleIndex { .. },
+            ) if store.check_writable().is_ok() => {
+                Self::build(store, progress)?;
                 Self::open(store)
             }
             other => other,

@@ -20,16 +20,19 @@ mod sst;
 
 pub use input::{Compression, InputFormat, LoadInput};
 
+use crate::adjacency::Adjacency;
+use crate::backend::KeyIter;
 use crate::error::{Result, StoreError};
 use crate::id::{write_varint, TermId};
 use crate::keys::{self, graph_key, QuadOrder};
+use crate::label_index::LabelIndex;
 use crate::meta::{Counters, COUNTERS_KEY};
 use crate::progress::{human_count, NoProgress, Progress, Unit};
-use crate::store::{KeyIter, Store};
+use crate::reader::StoreReader;
+use crate::store::Store;
 use parse::{read_inputs, ParsedChunk, Work, DEFAULT_GRAPH};
 use rayon::prelude::*;
 use resolve::{SpoolReader, TermResolver};
-use rocksdb::IngestExternalFileOptions;
 use sorter::{Sorted, Sorter};
 use sst::SstFiles;
 use std::fs;
@@ -208,14 +211,14 @@ impl<'a> BulkLoader<'a> {
             .num_threads(self.threads)
             .build()
             .map_err(|e| StoreError::InvalidInput(format!("cannot start threads: {e}")))?;
-        let mut counters = self.store.lock_writer();
-        let scratch = Scratch::create(self.store.path())?;
+        let mut writer = self.store.write_lock()?;
+        let scratch = self.store.scratch()?;
         let mut summary = LoadSummary {
             files: inputs.len(),
             ..LoadSummary::default()
         };
         let budget = Budget::new(self.memory_limit);
-        let committed = *counters;
+        let committed = writer.committed();
         let nonempty = committed.next_entity + committed.next_literal > 0;
         let mut resolver = TermResolver::new(
             &scratch.path,
@@ -279,30 +282,26 @@ impl<'a> BulkLoader<'a> {
         if summary.new > 0 {
             self.progress
                 .begin("committing", None, Unit::Items("files"));
-            let mut options = IngestExternalFileOptions::default();
-            options.set_move_files(true);
-            self.store.db().ingest_external_file_opts(&options, files)?;
-            *counters = next;
+            writer.ingest(files, next)?;
             self.progress.end();
         }
-        drop(counters);
+        drop(writer);
         drop(scratch);
         summary.elapsed = started.elapsed();
         if self.adjacency {
             // The adjacency reads the quad indexes, the label index the label triples: build
             // them side by side.
             let started = Instant::now();
-            let rebuild_adjacency = summary.new > 0 || crate::Adjacency::open(self.store).is_err();
-            let rebuild_labels =
-                summary.new > 0 || self.store.reader().check_label_index().is_err();
+            let rebuild_adjacency = summary.new > 0 || Adjacency::open(self.store).is_err();
+            let rebuild_labels = summary.new > 0 || LabelIndex::open(&self.store.reader()).is_err();
             let (adjacency, labels) = std::thread::scope(|scope| {
                 let labels = scope.spawn(|| {
                     rebuild_labels
-                        .then(|| self.store.build_label_index(&NoProgress))
+                        .then(|| LabelIndex::build(self.store, &NoProgress))
                         .transpose()
                 });
                 let adjacency = rebuild_adjacency
-                    .then(|| self.store.build_adjacency(self.progress))
+                    .then(|| Adjacency::build(self.store, self.progress))
                     .transpose();
                 (
                     adjacency,
@@ -419,7 +418,7 @@ impl<'a> BulkLoader<'a> {
         ssts: &SstFiles,
         scratch: &Path,
         sorted: Sorted<4>,
-        existing: Option<&crate::store::StoreReader>,
+        existing: Option<&StoreReader>,
     ) -> Result<(Vec<PathBuf>, u64, Vec<TermId>)> {
         let mut stored = existing.map(|r| StoredQuads::new(r.scan_prefix(&[keys::SPO])));
         match sorted {
@@ -656,45 +655,6 @@ impl Budget {
             term_map: limit / 4,
             term_sorter: limit / 16,
             quads: limit * 2 / 5,
-        }
-    }
-}
-
-/// The load's scratch directory inside the store directory; removed when dropped.
-struct Scratch {
-    path: PathBuf,
-}
-
-const SCRATCH_PREFIX: &str = ".load-";
-
-impl Scratch {
-    fn create(store: &Path) -> Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = store.join(format!("{SCRATCH_PREFIX}{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&path).map_err(StoreError::io(&path))?;
-        Ok(Self { path })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Removes the scratch directories of loads that died (the writer lock is ours, so any is stale).
-pub(crate) fn remove_stale_scratch(store: &Path) {
-    if let Ok(entries) = fs::read_dir(store) {
-        for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(SCRATCH_PREFIX)
-            {
-                let _ = fs::remove_dir_all(entry.path());
-            }
         }
     }
 }

@@ -8,12 +8,12 @@
 
 use super::parse::TermTable;
 use super::sorter::Sorter;
+use crate::backend::SpillTable;
 use crate::error::{Result, StoreError};
 use crate::id::TermId;
 use crate::meta::Counters;
-use crate::store::StoreReader;
+use crate::reader::StoreReader;
 use crate::term::{is_literal_encoding, term_hash64};
-use rocksdb::{Options, WriteBatch, WriteOptions, DB};
 use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -26,7 +26,7 @@ const MAP_ENTRY_BYTES: usize = 64;
 pub struct TermResolver {
     map: FxHashMap<u128, TermId>,
     map_capacity: usize,
-    spill: Option<DB>,
+    spill: Option<SpillTable>,
     scratch: PathBuf,
     /// The store's committed dictionary; `None` when it was empty before the load.
     store: Option<StoreReader>,
@@ -76,7 +76,7 @@ impl TermResolver {
                 .iter()
                 .map(|&i| terms.hashes[i].to_be_bytes())
                 .collect();
-            let found = spill.multi_get(&keys);
+            let found = spill.get_all(&keys);
             let mut still = Vec::new();
             for (i, value) in missing.into_iter().zip(found) {
                 match value? {
@@ -124,24 +124,19 @@ impl TermResolver {
 
     /// Moves the in-memory map into the scratch database and empties it.
     fn spill_map(&mut self) -> Result<()> {
-        if self.spill.is_none() {
-            let mut options = Options::default();
-            options.create_if_missing(true);
-            options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            self.spill = Some(DB::open(&options, self.scratch.join("term-spill"))?);
-        }
-        let spill = self.spill.as_ref().expect("opened above");
+        let spill = match &self.spill {
+            Some(spill) => spill,
+            None => self
+                .spill
+                .insert(SpillTable::create(&self.scratch.join("term-spill"))?),
+        };
         let mut entries: Vec<(u128, TermId)> = self.map.drain().collect();
         entries.sort_unstable_by_key(|(h, _)| *h);
-        let mut write = WriteOptions::default();
-        write.disable_wal(true);
-        for part in entries.chunks(1 << 16) {
-            let mut batch = WriteBatch::default();
-            for (hash, id) in part {
-                batch.put(hash.to_be_bytes(), id.as_u64().to_be_bytes());
-            }
-            spill.write_opt(batch, &write)?;
-        }
+        spill.put_all(
+            entries
+                .iter()
+                .map(|(hash, id)| (hash.to_be_bytes(), id.as_u64().to_be_bytes())),
+        )?;
         self.map.shrink_to(self.map_capacity / 4);
         Ok(())
     }

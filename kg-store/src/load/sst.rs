@@ -4,9 +4,8 @@
 //! one load never overlap and RocksDB can place them straight into the bottom level of an empty
 //! store: no compaction ever rewrites a bulk load.
 
-use crate::error::{Result, StoreError};
-use crate::store::db_options;
-use rocksdb::{Options, SstFileWriter};
+use crate::backend::{SstOptions, SstWriter};
+use crate::error::Result;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,7 +17,7 @@ const TARGET_FILE_BYTES: u64 = 256 << 20;
 pub struct SstFiles {
     dir: PathBuf,
     next: AtomicUsize,
-    options: Options,
+    options: SstOptions,
 }
 
 impl SstFiles {
@@ -26,7 +25,7 @@ impl SstFiles {
         Self {
             dir: dir.to_owned(),
             next: AtomicUsize::new(0),
-            options: db_options(),
+            options: SstOptions::new(),
         }
     }
 
@@ -49,7 +48,7 @@ impl SstFiles {
 /// Writes one strictly increasing sequence of keys (values are empty unless given).
 pub struct SstRangeWriter<'a> {
     files: &'a SstFiles,
-    current: Option<(SstFileWriter<'a>, PathBuf)>,
+    current: Option<SstWriter<'a>>,
     written: Vec<PathBuf>,
     keys: u64,
 }
@@ -60,28 +59,24 @@ impl SstRangeWriter<'_> {
         if self
             .current
             .as_ref()
-            .is_some_and(|(w, _)| w.file_size() >= TARGET_FILE_BYTES)
+            .is_some_and(|w| w.file_size() >= TARGET_FILE_BYTES)
         {
             self.close_current()?;
         }
-        if self.current.is_none() {
-            let path = self.files.new_file();
-            let writer = SstFileWriter::create(&self.files.options);
-            writer.open(&path)?;
-            self.current = Some((writer, path));
-        }
-        let (writer, path) = self.current.as_mut().expect("opened above");
-        writer
-            .put(key, value)
-            .map_err(|e| StoreError::InvalidInput(format!("writing {}: {e}", path.display())))?;
+        let writer = match &mut self.current {
+            Some(writer) => writer,
+            None => self
+                .current
+                .insert(self.files.options.create(&self.files.new_file())?),
+        };
+        writer.put(key, value)?;
         self.keys += 1;
         Ok(())
     }
 
     fn close_current(&mut self) -> Result<()> {
-        if let Some((mut writer, path)) = self.current.take() {
-            writer.finish()?;
-            self.written.push(path);
+        if let Some(writer) = self.current.take() {
+            self.written.push(writer.finish()?);
         }
         Ok(())
     }

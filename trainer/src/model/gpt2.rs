@@ -1,7 +1,7 @@
 //! GPT-2 with Hugging Face's parameter names (`transformer.h.0.attn.c_attn.weight`, ...).
 
+use super::cache::{Attend, KvCache};
 use super::layers::{normal_init, select_rows, LayerNorm, Linear, Pass};
-use super::{Attend, KvCache};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;

@@ -2,8 +2,8 @@
 //! (`model.layers.0.self_attn.q_proj.weight`, ...): RMS norm, rotary embeddings (rotate-half),
 //! grouped-query attention through libtorch's fused attention, SwiGLU.
 
+use super::cache::{Attend, KvCache};
 use super::layers::{normal_init, select_rows, Linear, Pass, RmsNorm};
-use super::{Attend, KvCache};
 use crate::config::ModelConfig;
 use crate::lora::LoraConfig;
 use tch::nn;

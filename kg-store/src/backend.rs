@@ -1,0 +1,460 @@
+//! The storage backend: the one module that touches RocksDB (the database, its snapshots,
+//! iterators, write batches, SST files, the bulk loader's spill table) and memory maps, and so
+//! holds every `unsafe` of the crate. Everything above speaks keys and values through it.
+//!
+//! It knows nothing of triples or terms: keys are bytes, values are bytes or counts.
+
+use crate::error::{Result, StoreError};
+use crate::keys::prefix_end;
+use memmap2::Mmap;
+use rocksdb::{
+    BlockBasedOptions, Cache, DBCompressionType, DBRawIteratorWithThreadMode, Direction,
+    IngestExternalFileOptions, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode,
+    SstFileWriter, WriteBatch, WriteOptions, DB,
+};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+/// How the database is opened.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OpenAs<'a> {
+    /// The one writer; created when missing.
+    ReadWrite,
+    /// A reader of the state at open time.
+    ReadOnly,
+    /// A follower of the writer; `scratch` holds its own small files.
+    Secondary { scratch: &'a Path },
+}
+
+/// An open database.
+pub(crate) struct Db {
+    db: DB,
+    /// A secondary's catch-up takes it exclusively, so no read sees half of one.
+    view: RwLock<()>,
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path, how: OpenAs<'_>) -> Result<Arc<Self>> {
+        let opened = match how {
+            OpenAs::ReadWrite => DB::open(&db_options(), path),
+            OpenAs::ReadOnly => DB::open_for_read_only(&db_options(), path, false),
+            OpenAs::Secondary { scratch } => {
+                let mut options = db_options();
+                // A secondary must keep every file open: the primary may delete ones it reads.
+                options.set_max_open_files(-1);
+                DB::open_as_secondary(&options, path, scratch)
+            }
+        };
+        let db = opened.map_err(|e| open_error(path, e))?;
+        Ok(Arc::new(Self {
+            db,
+            view: RwLock::new(()),
+        }))
+    }
+
+    /// The value under `key` now (no snapshot): for opening and for the writer, under its lock.
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key)?)
+    }
+
+    /// Whether `key` exists now (no snapshot, no copy of the value).
+    pub(crate) fn contains(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.db.get_pinned(key)?.is_some())
+    }
+
+    /// Keys under `prefix` now (no snapshot): for the writer, under its lock.
+    pub(crate) fn keys_with_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<Box<[u8]>>> + 'a {
+        let mut options = ReadOptions::default();
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        self.db
+            .iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)
+            .map(|item| item.map(|(key, _)| key).map_err(StoreError::from))
+    }
+
+    /// Commits a batch atomically and durably.
+    pub(crate) fn write(&self, batch: Batch) -> Result<()> {
+        Ok(self.db.write(batch.0)?)
+    }
+
+    /// Writes a batch without the write-ahead log: for derived records that a [`Db::flush`]
+    /// makes durable before anything marks them complete.
+    pub(crate) fn write_unlogged(&self, batch: Batch) -> Result<()> {
+        let mut options = WriteOptions::default();
+        options.disable_wal(true);
+        Ok(self.db.write_opt(batch.0, &options)?)
+    }
+
+    pub(crate) fn flush(&self) -> Result<()> {
+        Ok(self.db.flush()?)
+    }
+
+    /// Moves SST files into the database in one atomic step (one column family: see `keys.rs`).
+    pub(crate) fn ingest(&self, files: Vec<PathBuf>) -> Result<()> {
+        let mut options = IngestExternalFileOptions::default();
+        options.set_move_files(true);
+        Ok(self.db.ingest_external_file_opts(&options, files)?)
+    }
+
+    /// For a secondary: replays the writer's newer commits, then runs `then` (which re-reads
+    /// what the store caches) before any reader sees the new state.
+    pub(crate) fn catch_up(&self, then: impl FnOnce() -> Result<()>) -> Result<()> {
+        let _view = self.view.write().unwrap_or_else(|e| e.into_inner());
+        self.db.try_catch_up_with_primary()?;
+        then()
+    }
+
+    fn hold_view(&self) -> RwLockReadGuard<'_, ()> {
+        self.view.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
+    let text = e.to_string();
+    if text.contains("lock") || text.contains("LOCK") {
+        StoreError::Locked {
+            path: path.to_owned(),
+            message: text,
+        }
+    } else {
+        StoreError::Rocks(e)
+    }
+}
+
+/// The RocksDB options of a store and of the SST files the loader writes.
+///
+/// zstd everywhere: the store is read far more than written, and zstd on sorted id keys is what
+/// gets it near 20-odd bytes per triple. 16 KiB blocks compress better than the 4 KiB default.
+/// No Bloom filters: triple reads are prefix scans they would not help, and term lookups are
+/// few per query.
+fn db_options() -> Options {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.set_compression_type(DBCompressionType::Zstd);
+    options.set_bottommost_compression_type(DBCompressionType::Zstd);
+    options.set_max_background_jobs(2);
+    options.set_bytes_per_sync(1 << 20);
+    options.set_target_file_size_base(64 << 20);
+    // Counts (the label index's) are added to by writers that never read them: see `Batch::add`.
+    options.set_merge_operator_associative("kale-add-counts", add_counts);
+    let mut table = BlockBasedOptions::default();
+    table.set_block_size(16 << 10);
+    table.set_block_cache(&Cache::new_lru_cache(256 << 20));
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    options.set_block_based_table_factory(&table);
+    options
+}
+
+/// The merge operator of counts: adds the operands (little-endian i64) to the value.
+fn add_counts(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let total = existing.map_or(0, count) + operands.iter().map(count).sum::<i64>();
+    Some(total.to_le_bytes().to_vec())
+}
+
+/// The count a value written by [`Batch::add`] holds (0 for anything else).
+pub(crate) fn count(value: &[u8]) -> i64 {
+    value.try_into().map(i64::from_le_bytes).unwrap_or(0)
+}
+
+/// One atomic write in the making.
+#[derive(Default)]
+pub(crate) struct Batch(WriteBatch);
+
+impl Batch {
+    pub(crate) fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.0.put(key, value);
+    }
+
+    pub(crate) fn delete(&mut self, key: impl AsRef<[u8]>) {
+        self.0.delete(key);
+    }
+
+    /// Deletes every key in `[from, to)`.
+    pub(crate) fn delete_range<K: AsRef<[u8]>>(&mut self, from: K, to: K) {
+        self.0.delete_range(from, to);
+    }
+
+    /// Adds `change` to the count under `key` without reading it (see [`count`]).
+    pub(crate) fn add(&mut self, key: impl AsRef<[u8]>, change: i64) {
+        self.0.merge(key, change.to_le_bytes());
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// A RocksDB snapshot that owns the database it belongs to, so views can be passed around and
+/// kept (a SPARQL query, a training epoch) without borrowing the store.
+struct OwnedSnapshot {
+    // Declared before `_db`: fields drop in order, and the snapshot must go before the DB.
+    snapshot: SnapshotWithThreadMode<'static, DB>,
+    _db: Arc<Db>,
+}
+
+// SAFETY: a RocksDB snapshot is an immutable handle that RocksDB allows any thread to use and
+// release; the rust wrapper only lacks the marker traits because it holds a raw pointer.
+unsafe impl Send for OwnedSnapshot {}
+// SAFETY: as above; nothing in the snapshot is mutated through a shared reference.
+unsafe impl Sync for OwnedSnapshot {}
+
+/// A key and its value, as RocksDB returns them.
+pub(crate) type KeyValue = (Box<[u8]>, Box<[u8]>);
+
+/// A consistent read view: every read through one view sees the same state.
+#[derive(Clone)]
+pub(crate) struct View {
+    db: Arc<Db>,
+    /// `None` for read-only and secondary databases, whose state only changes under `Db::view`.
+    snapshot: Option<Arc<OwnedSnapshot>>,
+}
+
+impl View {
+    /// A view of `db` as it is now; with `snapshot`, later writes stay invisible to it.
+    pub(crate) fn new(db: &Arc<Db>, snapshot: bool) -> Self {
+        let snapshot = snapshot.then(|| {
+            let snapshot = db.db.snapshot();
+            // SAFETY: the snapshot borrows the DB inside the Arc; `OwnedSnapshot` keeps that Arc
+            // alive and drops the snapshot first, so the borrow never dangles.
+            let snapshot: SnapshotWithThreadMode<'static, DB> =
+                unsafe { std::mem::transmute(snapshot) };
+            Arc::new(OwnedSnapshot {
+                snapshot,
+                _db: Arc::clone(db),
+            })
+        });
+        Self {
+            db: Arc::clone(db),
+            snapshot,
+        }
+    }
+
+    fn read_options(&self) -> ReadOptions {
+        let mut options = ReadOptions::default();
+        if let Some(s) = &self.snapshot {
+            options.set_snapshot(&s.snapshot);
+        }
+        options
+    }
+
+    /// Holds off a secondary's catch-up while a read of several steps runs.
+    pub(crate) fn hold(&self) -> RwLockReadGuard<'_, ()> {
+        self.db.hold_view()
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let _view = self.hold();
+        Ok(self.db.db.get_opt(key, &self.read_options())?)
+    }
+
+    /// Keys that start with `prefix`, in order, with seeks.
+    pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
+        let mut options = self.read_options();
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        // Long scans should not evict the hot part of the block cache.
+        options.fill_cache(prefix.len() > 2);
+        let iter = self.db.db.raw_iterator_opt(options);
+        // SAFETY: the iterator borrows the DB inside the Arc, which the KeyIter keeps alive (and
+        // drops after the iterator: field order), as it keeps the snapshot the options name.
+        let iter: DBRawIteratorWithThreadMode<'static, DB> = unsafe { std::mem::transmute(iter) };
+        KeyIter {
+            iter,
+            prefix: prefix.to_vec(),
+            started: false,
+            _snapshot: self.snapshot.clone(),
+            _db: Arc::clone(&self.db),
+        }
+    }
+
+    /// Keys and values under a prefix, in order.
+    pub(crate) fn scan_prefix_values(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<KeyValue>> + '_ {
+        let mut options = self.read_options();
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        self.db
+            .db
+            .iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)
+            .map(|item| item.map_err(StoreError::from))
+    }
+
+    /// Keys and values in `[start, end)`, collected (for small tables such as the delta).
+    pub(crate) fn scan_range(&self, start: &[u8], end: &[u8]) -> Vec<Result<KeyValue>> {
+        let _view = self.hold();
+        let mut options = self.read_options();
+        options.set_iterate_upper_bound(end.to_vec());
+        self.db
+            .db
+            .iterator_opt(IteratorMode::From(start, Direction::Forward), options)
+            .map(|item| item.map_err(StoreError::from))
+            .collect()
+    }
+}
+
+/// Keys under a prefix, owning what they read from.
+pub(crate) struct KeyIter {
+    iter: DBRawIteratorWithThreadMode<'static, DB>,
+    prefix: Vec<u8>,
+    started: bool,
+    _snapshot: Option<Arc<OwnedSnapshot>>,
+    _db: Arc<Db>,
+}
+
+impl KeyIter {
+    /// Positions the scan at the first key at or after `key` (within the prefix).
+    pub(crate) fn seek(&mut self, key: &[u8]) {
+        self.started = true;
+        self.iter.seek(key);
+    }
+
+    /// The current key without advancing, after `seek` or `next`.
+    pub(crate) fn peek(&mut self) -> Option<&[u8]> {
+        if !self.started {
+            self.started = true;
+            self.iter.seek(&self.prefix);
+        }
+        self.iter.key()
+    }
+
+    /// The iterator's error, if it stopped on one.
+    pub(crate) fn status(&self) -> Result<()> {
+        Ok(self.iter.status()?)
+    }
+}
+
+impl Iterator for KeyIter {
+    type Item = Result<Box<[u8]>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.started {
+            self.iter.next();
+        } else {
+            self.started = true;
+            self.iter.seek(&self.prefix);
+        }
+        match self.iter.key() {
+            Some(key) => Some(Ok(key.into())),
+            None => self.iter.status().err().map(|e| Err(e.into())),
+        }
+    }
+}
+
+/// The options SST files are written with: the store's, so ingestion never rewrites them.
+pub(crate) struct SstOptions(Options);
+
+impl SstOptions {
+    pub(crate) fn new() -> Self {
+        Self(db_options())
+    }
+
+    /// Starts a new SST file at `path`.
+    pub(crate) fn create(&self, path: &Path) -> Result<SstWriter<'_>> {
+        let writer = SstFileWriter::create(&self.0);
+        writer.open(path)?;
+        Ok(SstWriter {
+            writer,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// One SST file being written: keys strictly increasing.
+pub(crate) struct SstWriter<'a> {
+    writer: SstFileWriter<'a>,
+    path: PathBuf,
+}
+
+impl SstWriter<'_> {
+    #[inline]
+    pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.writer
+            .put(key, value)
+            .map_err(|e| StoreError::InvalidInput(format!("writing {}: {e}", self.path.display())))
+    }
+
+    pub(crate) fn file_size(&self) -> u64 {
+        self.writer.file_size()
+    }
+
+    /// Closes the file; returns its path.
+    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+        self.writer.finish()?;
+        Ok(self.path)
+    }
+}
+
+/// A scratch key-value table on disk that a bulk load moves its term map into when the map
+/// outgrows memory: written without a log, never reopened.
+pub(crate) struct SpillTable {
+    db: DB,
+}
+
+impl SpillTable {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.set_compression_type(DBCompressionType::Lz4);
+        Ok(Self {
+            db: DB::open(&options, path)?,
+        })
+    }
+
+    /// Writes the entries, in batches.
+    pub(crate) fn put_all<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<()> {
+        let mut write = WriteOptions::default();
+        write.disable_wal(true);
+        let mut batch = WriteBatch::default();
+        for (key, value) in entries {
+            batch.put(key, value);
+            if batch.len() >= 1 << 16 {
+                self.db.write_opt(std::mem::take(&mut batch), &write)?;
+            }
+        }
+        Ok(self.db.write_opt(batch, &write)?)
+    }
+
+    /// The values of `keys`, in their order.
+    pub(crate) fn get_all<K: AsRef<[u8]>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Vec<Result<Option<Vec<u8>>>> {
+        self.db
+            .multi_get(keys)
+            .into_iter()
+            .map(|v| v.map_err(StoreError::from))
+            .collect()
+    }
+}
+
+/// Maps a file read-only.
+///
+/// The caller must only ever replace the file by rename, never write it in place, and must
+/// validate what it reads: then the mapping cannot change underneath, and a damaged file is an
+/// error rather than undefined behaviour.
+pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
+    let file = File::open(path).map_err(StoreError::io(path))?;
+    // SAFETY: see above; the files mapped (the CSR adjacency) are replaced by rename only.
+    unsafe { Mmap::map(&file) }.map_err(StoreError::io(path))
+}
