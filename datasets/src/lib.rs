@@ -1,8 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod error;
 pub mod link;
 pub mod qa;
 pub mod synth;
 pub mod wikidata_facts;
 pub mod wordnet;
 pub mod world;
+
+pub use error::{DatasetError, Result};

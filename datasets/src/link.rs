@@ -13,9 +13,10 @@
 //! adjacency wins (Wikidata's "Paris" the city has far more than the namesakes); ties go to the
 //! smaller id. The other candidates are counted in the mention.
 
+use crate::error::Result;
 use fst::{Map, MapBuilder};
 use kg_store::label_index::{normalize_label, LabelIndex};
-use kg_store::{Adjacency, StoreError, StoreReader, TermId};
+use kg_store::{Adjacency, StoreReader, TermId};
 use serde::Serialize;
 
 /// The longest mention tried, in words.
@@ -167,11 +168,7 @@ pub struct Linker {
 
 impl Linker {
     /// Loads the labels of `lang` (plus unlanguaged ones). `adjacency` ranks ambiguous labels.
-    pub fn build(
-        reader: &StoreReader,
-        adjacency: Option<&Adjacency>,
-        lang: &str,
-    ) -> Result<Self, StoreError> {
+    pub fn build(reader: &StoreReader, adjacency: Option<&Adjacency>, lang: &str) -> Result<Self> {
         let index = LabelIndex::open(reader)?;
         let degree = |id: TermId| match (adjacency, id.entity_index()) {
             (Some(a), Some(v)) => a.degree(v),
@@ -201,16 +198,11 @@ impl Linker {
                 i += 1;
             }
             ids.sort_by(|a, b| degree(*b).cmp(&degree(*a)).then(a.cmp(b)));
-            builder
-                .insert(label.as_bytes(), postings.len() as u64)
-                .map_err(|e| StoreError::InvalidInput(format!("building the label FST: {e}")))?;
+            builder.insert(label.as_bytes(), postings.len() as u64)?;
             postings.push(ids);
         }
-        let bytes = builder
-            .into_inner()
-            .map_err(|e| StoreError::InvalidInput(format!("building the label FST: {e}")))?;
-        let labels = Map::new(bytes)
-            .map_err(|e| StoreError::InvalidInput(format!("building the label FST: {e}")))?;
+        let bytes = builder.into_inner()?;
+        let labels = Map::new(bytes)?;
         Ok(Self { labels, postings })
     }
 

@@ -23,6 +23,7 @@
 //! The task carries BIG-bench's canary string: benchmark data must stay out of training corpora
 //! and repositories. Its derived files are made at set-up time under the git-ignored `.cache/`.
 
+use crate::error::{DatasetError, Result};
 use crate::qa::QaItem;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -30,7 +31,7 @@ use rand_pcg::Pcg64Mcg;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const FACTS_NS: &str = "http://kale.example/wikidata-facts/";
 const RDFS_LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
@@ -141,18 +142,6 @@ pub struct Fact {
     pub object: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FactsError {
-    #[error("{}: {source} (scripts/setup.sh --data fetches it)", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}: {message}", path.display())]
-    Format { path: PathBuf, message: String },
-}
-
 /// Splits a prompt into its relation and subject; `None` for a prompt of no known shape.
 pub fn parse_prompt(input: &str) -> Option<(usize, &str)> {
     let mut order: Vec<usize> = (0..RELATIONS.len()).collect();
@@ -261,13 +250,13 @@ impl Default for FactsQaConfig {
 
 impl WikidataFacts {
     /// Reads the task file.
-    pub fn read(path: &Path) -> Result<Self, FactsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FactsError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let format = |message: String| FactsError::Format {
-            path: path.to_owned(),
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(DatasetError::io(
+            path,
+            Some("scripts/setup.sh --data fetches it"),
+        ))?;
+        let format = |message: String| DatasetError::Format {
+            file: path.to_owned(),
             message,
         };
         let value: Value =

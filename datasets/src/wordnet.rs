@@ -7,6 +7,7 @@
 //! meronym): path search walks edges both ways anyway. Predicates are labelled to read as
 //! sentences ("car is a kind of motor vehicle").
 
+use crate::error::{DatasetError, Result};
 use crate::qa::QaItem;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -14,7 +15,7 @@ use rand_pcg::Pcg64Mcg;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where Debian's `wordnet-base` puts the database.
 pub const DEFAULT_DICT: &str = "/usr/share/wordnet";
@@ -63,21 +64,8 @@ pub struct WordNet {
     lemmas: FxHashMap<String, Vec<u32>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WordNetError {
-    #[error("{}: {source} (is wordnet-base installed? `apt-get install wordnet-base`)", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}:{line}: {message}", path.display())]
-    Format {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
+/// What provides the dictionary.
+const WORDNET_HINT: &str = "is wordnet-base installed? `apt-get install wordnet-base`";
 
 fn pos_of(letter: &str) -> Option<char> {
     match letter {
@@ -91,7 +79,7 @@ fn pos_of(letter: &str) -> Option<char> {
 
 impl WordNet {
     /// Reads `data.noun`, `data.verb`, `data.adj` and `data.adv` from a dictionary directory.
-    pub fn read(dict: &Path) -> Result<Self, WordNetError> {
+    pub fn read(dict: &Path) -> Result<Self> {
         // First pass: synsets and raw pointers; second: pointer targets to indexes.
         let mut synsets = Vec::new();
         let mut index: FxHashMap<(char, u32), u32> = FxHashMap::default();
@@ -103,21 +91,15 @@ impl WordNet {
             ("data.adv", 'r'),
         ] {
             let path = dict.join(file);
-            let io_err = |source| WordNetError::Io {
-                path: path.clone(),
-                source,
-            };
-            let reader = BufReader::new(std::fs::File::open(&path).map_err(io_err)?);
+            let io_err = || DatasetError::io(&path, Some(WORDNET_HINT));
+            let reader = BufReader::new(std::fs::File::open(&path).map_err(io_err())?);
             for (n, line) in reader.lines().enumerate() {
-                let line = line.map_err(|source| WordNetError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let line = line.map_err(io_err())?;
                 if line.starts_with("  ") || line.trim().is_empty() {
                     continue; // the licence header
                 }
-                let bad = |message: &str| WordNetError::Format {
-                    path: path.clone(),
+                let bad = |message: &str| DatasetError::Record {
+                    file: path.clone(),
                     line: n + 1,
                     message: message.to_owned(),
                 };

@@ -1,6 +1,7 @@
 //! Every QA format read from the fixtures, detection, and errors that name file, line and field.
 
-use kale_datasets::qa::{detect_format, read_items, write_items, DatasetError, QaFormat};
+use kale_datasets::qa::{detect_format, read_items, write_items, QaFormat};
+use kale_datasets::DatasetError;
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {

@@ -66,8 +66,7 @@ pub fn world_questions(
             choices: 4,
             templates,
         },
-    )
-    .map_err(ExperimentError::Config)?;
+    )?;
     let predicates = fact_relations(&qa.facts, |r| format!("{PROP_NS}{r}"));
     Ok(Dataset {
         store,

@@ -20,11 +20,7 @@ pub enum ExperimentError {
     #[error(transparent)]
     Trainer(#[from] kale_trainer::TrainerError),
     #[error(transparent)]
-    Dataset(#[from] kale_datasets::qa::DatasetError),
-    #[error(transparent)]
-    WordNet(#[from] kale_datasets::wordnet::WordNetError),
-    #[error(transparent)]
-    Facts(#[from] kale_datasets::wikidata_facts::FactsError),
+    Dataset(#[from] kale_datasets::DatasetError),
     #[error(transparent)]
     Query(#[from] kale_queries::QueryError),
     #[error("drawing {}: {message}", path.display())]

@@ -18,7 +18,7 @@ use crate::report::{BaseResult, Measured, ObjectiveResult, SeedResult};
 use crate::synthesis::{examples_of, synthesize, with_rationale, write_split};
 use kale_datasets::synth::{SynthConfig, Synthesized, Synthesizer};
 use kale_trainer::checkpoint::{load_model, save_model};
-use kale_trainer::config::{Arch, ModelConfig};
+use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 use kale_trainer::data::{Example, PromptEncoder};
 use kale_trainer::eval::{evaluate, EvalOptions};
 use kale_trainer::loss::Objective;
@@ -167,18 +167,14 @@ pub fn run_seed(
     let eos = tokenizer.eos.ok_or_else(|| {
         ExperimentError::Config("the trained tokenizer has no end-of-text token".into())
     })?;
-    let model_config = ModelConfig::new(
-        Arch::Llama,
-        tokenizer.vocab_size() as i64,
-        config.layers,
-        config.hidden,
-        config.heads,
-        config.heads,
-        512,
-        eos,
-        eos,
-    )
-    .map_err(ExperimentError::Config)?;
+    let model_config = ModelConfig::new(&ModelShape {
+        layers: config.layers,
+        hidden_size: config.hidden,
+        heads: config.heads,
+        kv_heads: config.heads,
+        ..ModelShape::small(Arch::Llama, tokenizer.vocab_size() as i64)
+            .with_special_tokens(eos, eos)
+    })?;
     let model = CausalLm::new(model_config.clone(), Device::Cpu, None);
     save_model(&model, &tokenizer, &model_dir)?;
     let encoder = PromptEncoder::new(format.clone(), model_config.max_positions as usize);

@@ -5,7 +5,7 @@ use crate::dataset::StoreDataset;
 use crate::error::{QueryError, Result};
 use crate::path_service::{service_name, PathService};
 use crate::update::{execute_update, LoadPolicy, UpdateSummary};
-use kg_store::{Adjacency, Store};
+use kg_store::{Adjacency, Store, StoreError};
 use oxrdf::{GraphName, NamedNode, NamedOrBlankNode};
 use spareval::{CancellationToken, QueryEvaluator, QueryResults};
 use spargebra::{Query, SparqlParser, Update};
@@ -58,7 +58,7 @@ impl SparqlEngine {
     }
 
     /// The adjacency as of now (opened once, then refreshed: cheap when nothing changed).
-    fn adjacency(&self) -> std::result::Result<Adjacency, String> {
+    fn adjacency(&self) -> std::result::Result<Adjacency, Arc<StoreError>> {
         let mut slot = self.adjacency.lock().unwrap_or_else(|e| e.into_inner());
         let refreshed = match slot.take() {
             Some(mut adjacency) => adjacency.refresh(&self.store).map(|()| adjacency),
@@ -69,7 +69,7 @@ impl SparqlEngine {
                 *slot = Some(adjacency.clone());
                 Ok(adjacency)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(Arc::new(e)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The errors of SPARQL evaluation, each saying what to change.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,10 @@ pub enum QueryError {
     Syntax(String),
     #[error(transparent)]
     Store(#[from] kg_store::StoreError),
+    /// `SERVICE <urn:kale:paths>` asked for, but the adjacency cannot be opened (missing,
+    /// stale: the cause says which and what to run).
+    #[error("SERVICE <urn:kale:paths> needs the store's adjacency: {0}")]
+    NoAdjacency(Arc<kg_store::StoreError>),
     #[error("{0}")]
     Evaluation(String),
     #[error("the query ran longer than its {0:?} budget; narrow it or raise --timeout")]

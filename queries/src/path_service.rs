@@ -26,7 +26,7 @@
 
 use crate::error::QueryError;
 use kg_store::paths::{find_paths, PathQuery};
-use kg_store::{Adjacency, StoreReader, TermId};
+use kg_store::{Adjacency, StoreError, StoreReader, TermId};
 use oxrdf::{Literal, NamedNode, Term, Variable};
 use rustc_hash::FxHashMap;
 use sparesults::QuerySolution;
@@ -44,12 +44,14 @@ type Rows = (Arc<[Variable]>, Vec<Vec<Option<Term>>>);
 /// The handler, for one query: the store view and the adjacency it reads.
 pub struct PathService {
     reader: StoreReader,
-    adjacency: Result<Adjacency, String>,
+    adjacency: Result<Adjacency, Arc<StoreError>>,
     memo: Mutex<FxHashMap<String, Arc<Rows>>>,
 }
 
 impl PathService {
-    pub fn new(reader: StoreReader, adjacency: Result<Adjacency, String>) -> Self {
+    /// The handler of one query: `adjacency` is the store's, or why it could not be opened
+    /// (an error only if the query calls the service).
+    pub fn new(reader: StoreReader, adjacency: Result<Adjacency, Arc<StoreError>>) -> Self {
         Self {
             reader,
             adjacency,
@@ -64,7 +66,7 @@ impl PathService {
         let adjacency = self
             .adjacency
             .as_ref()
-            .map_err(|e| QueryError::Evaluation(e.clone()))?;
+            .map_err(|e| QueryError::NoAdjacency(Arc::clone(e)))?;
         let mut sources = Vec::new();
         let mut targets = Vec::new();
         let mut query = PathQuery::new(Vec::new(), Vec::new());

@@ -8,7 +8,7 @@ use crate::cli::BenchTrainArgs;
 use crate::progress::TerminalProgress;
 use anyhow::{anyhow, Result};
 use kale_trainer::checkpoint::load_model;
-use kale_trainer::config::{Arch, ModelConfig};
+use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 use kale_trainer::data::Tokenized;
 use kale_trainer::lora::LoraConfig;
 use kale_trainer::loss::Objective;
@@ -55,18 +55,13 @@ pub fn run(args: &BenchTrainArgs, progress: &TerminalProgress) -> Result<()> {
         16,
         &dir.path().join("tokenizer.json"),
     )?;
-    let fresh = ModelConfig::new(
-        Arch::Llama,
-        args.vocab,
-        args.layers,
-        args.hidden,
-        args.heads,
-        args.heads,
-        512,
-        0,
-        0,
-    )
-    .map_err(|e| anyhow!(e))?;
+    let fresh = ModelConfig::new(&ModelShape {
+        layers: args.layers,
+        hidden_size: args.hidden,
+        heads: args.heads,
+        kv_heads: args.heads,
+        ..ModelShape::small(Arch::Llama, args.vocab)
+    })?;
     let vocab = match &args.model {
         Some(dir) => ModelConfig::from_file(&dir.join("config.json"))?.vocab_size,
         None => args.vocab,

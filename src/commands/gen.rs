@@ -1,7 +1,7 @@
 //! `kale gen`: test data.
 
 use crate::cli::GenCommand;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use kale_datasets::qa::write_items;
 use kale_datasets::wikidata_facts::{FactsQaConfig, WikidataFacts};
 use kale_datasets::wordnet::WordNet;
@@ -48,7 +48,7 @@ pub fn run(command: GenCommand) -> Result<()> {
                 templates,
                 ..QaConfig::default()
             };
-            let qa = generate_qa(&world, &config).map_err(|e| anyhow!(e))?;
+            let qa = generate_qa(&world, &config)?;
             let facts = facts.unwrap_or_else(|| out.with_extension("facts.jsonl"));
             write_items(&out, &qa.questions)?;
             write_items(&facts, &qa.facts)?;

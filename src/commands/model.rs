@@ -4,7 +4,7 @@ use crate::cli::{EvalArgs, InitModelArgs, TrainArgs};
 use crate::progress::TerminalProgress;
 use anyhow::{anyhow, bail, Context, Result};
 use kale_trainer::checkpoint::{load_model, load_with_adapters, save_model, Loaded};
-use kale_trainer::config::{Arch, ModelConfig};
+use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 use kale_trainer::data::{load_examples, PromptEncoder};
 use kale_trainer::eval::{evaluate, EvalOptions, Score};
 use kale_trainer::lora::LoraConfig;
@@ -83,18 +83,17 @@ pub fn init_model(args: InitModelArgs) -> Result<()> {
     let eos = tokenizer
         .eos
         .ok_or_else(|| anyhow!("the trained tokenizer has no {END_OF_TEXT}"))?;
-    let config = ModelConfig::new(
+    let config = ModelConfig::new(&ModelShape {
         arch,
-        tokenizer.vocab_size() as i64,
-        args.layers,
-        args.hidden,
-        args.heads,
-        args.kv_heads.unwrap_or(args.heads),
-        args.max_positions,
-        eos,
-        eos,
-    )
-    .map_err(|e| anyhow!(e))?;
+        vocab_size: tokenizer.vocab_size() as i64,
+        layers: args.layers,
+        hidden_size: args.hidden,
+        heads: args.heads,
+        kv_heads: args.kv_heads.unwrap_or(args.heads),
+        max_positions: args.max_positions,
+        bos_token_id: eos,
+        eos_token_id: eos,
+    })?;
     runtime::seed(args.seed);
     let model = CausalLm::new(config, Device::Cpu, None);
     save_model(&model, &tokenizer, &args.out)?;

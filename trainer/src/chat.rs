@@ -13,14 +13,13 @@ pub fn render(
     add_generation_prompt: bool,
     bos_token: &str,
     eos_token: &str,
-) -> Result<String, String> {
+) -> Result<String, Error> {
     let mut env = Environment::new();
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
-            .build()
-            .map_err(|e| e.to_string())?,
+            .build()?,
     );
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.add_function(
@@ -29,30 +28,19 @@ pub fn render(
             Err(Error::new(ErrorKind::InvalidOperation, message))
         },
     );
-    env.add_template("chat", template)
-        .map_err(|e| e.to_string())?;
+    env.add_template("chat", template)?;
     let messages: Vec<minijinja::Value> = messages
         .iter()
         .map(|&(role, content)| context! { role => role, content => content })
         .collect();
-    env.get_template("chat")
-        .and_then(|t| {
-            t.render(context! {
-                messages => messages,
-                add_generation_prompt => add_generation_prompt,
-                bos_token => bos_token,
-                eos_token => eos_token,
-            })
+    env.get_template("chat").and_then(|t| {
+        t.render(context! {
+            messages => messages,
+            add_generation_prompt => add_generation_prompt,
+            bos_token => bos_token,
+            eos_token => eos_token,
         })
-        .map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            text
-        })
+    })
 }
 
 #[cfg(test)]
@@ -70,6 +58,7 @@ mod tests {
         let failing = "{{ raise_exception('only user turns') }}";
         assert!(render(failing, &[("user", "x")], true, "", "")
             .unwrap_err()
+            .to_string()
             .contains("only user turns"));
     }
 }

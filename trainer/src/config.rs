@@ -12,6 +12,69 @@ pub enum Arch {
     Llama,
 }
 
+/// The shape of a fresh model, field by field (what `kale init-model` takes), with presets.
+///
+/// ```
+/// use kale_trainer::config::{Arch, ModelConfig, ModelShape};
+///
+/// let shape = ModelShape { layers: 3, ..ModelShape::tiny(Arch::Llama, 100) };
+/// let config = ModelConfig::new(&shape)?;
+/// assert_eq!((config.layers, config.hidden_size, config.kv_heads), (3, 32, 2));
+/// # Ok::<_, kale_trainer::TrainerError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelShape {
+    pub arch: Arch,
+    pub vocab_size: i64,
+    pub layers: i64,
+    pub hidden_size: i64,
+    pub heads: i64,
+    /// Key-value heads (grouped-query attention, Llama); `heads` for none.
+    pub kv_heads: i64,
+    pub max_positions: i64,
+    pub bos_token_id: i64,
+    pub eos_token_id: i64,
+}
+
+impl ModelShape {
+    /// A test-sized model: 2 layers 32 wide, 4 heads sharing 2 key-value heads, 64 positions.
+    pub fn tiny(arch: Arch, vocab_size: i64) -> Self {
+        Self {
+            arch,
+            vocab_size,
+            layers: 2,
+            hidden_size: 32,
+            heads: 4,
+            kv_heads: 2,
+            max_positions: 64,
+            bos_token_id: 0,
+            eos_token_id: 0,
+        }
+    }
+
+    /// The small model of the demo and the generated-world experiment: 3 layers 128 wide, 4
+    /// heads, 512 positions (about 1M parameters besides the embeddings).
+    pub fn small(arch: Arch, vocab_size: i64) -> Self {
+        Self {
+            layers: 3,
+            hidden_size: 128,
+            heads: 4,
+            kv_heads: 4,
+            max_positions: 512,
+            ..Self::tiny(arch, vocab_size)
+        }
+    }
+
+    /// The same shape with these begin- and end-of-text ids.
+    pub fn with_special_tokens(self, bos: i64, eos: i64) -> Self {
+        Self {
+            bos_token_id: bos,
+            eos_token_id: eos,
+            ..self
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
     pub arch: Arch,
@@ -59,26 +122,34 @@ impl ModelConfig {
             path: path.to_owned(),
             message: format!("not JSON: {e}"),
         })?;
-        Self::from_value(raw).map_err(|message| TrainerError::Config {
-            path: path.to_owned(),
-            message,
+        Self::from_value(raw).map_err(|e| match e {
+            TrainerError::UnsupportedModel(message) => TrainerError::Config {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
         })
     }
 
-    pub fn from_value(raw: Value) -> std::result::Result<Self, String> {
+    /// Reads a parsed `config.json`; [`TrainerError::UnsupportedModel`] says what is missing or
+    /// not supported.
+    pub fn from_value(raw: Value) -> Result<Self> {
+        let unsupported = |message: String| TrainerError::UnsupportedModel(message);
         let model_type = raw
             .get("model_type")
             .and_then(Value::as_str)
-            .ok_or("missing `model_type`")?
+            .ok_or_else(|| unsupported("missing `model_type`".into()))?
             .to_owned();
-        let need = |keys: &[&str]| int(&raw, keys).ok_or_else(|| format!("missing `{}`", keys[0]));
+        let need = |keys: &[&str]| {
+            int(&raw, keys).ok_or_else(|| unsupported(format!("missing `{}`", keys[0])))
+        };
         let config = match model_type.as_str() {
             "gpt2" => {
                 let hidden = need(&["n_embd", "hidden_size"])?;
                 let heads = need(&["n_head", "num_attention_heads"])?;
                 if let Some(act) = raw.get("activation_function").and_then(Value::as_str) {
                     if act != "gelu_new" && act != "gelu_pytorch_tanh" {
-                        return Err(format!("activation_function {act:?} is not supported (gelu_new is)"));
+                        return Err(unsupported(format!("activation_function {act:?} is not supported (gelu_new is)")));
                     }
                 }
                 Self {
@@ -105,7 +176,7 @@ impl ModelConfig {
             }
             "llama" | "mistral" | "qwen2" => {
                 if raw.get("rope_scaling").is_some_and(|v| !v.is_null()) {
-                    return Err("`rope_scaling` is not supported".into());
+                    return Err(unsupported("`rope_scaling` is not supported".into()));
                 }
                 let hidden = need(&["hidden_size"])?;
                 let heads = need(&["num_attention_heads"])?;
@@ -133,30 +204,30 @@ impl ModelConfig {
                     raw,
                 }
             }
-            other => return Err(format!("unknown architecture `model_type: {other:?}` (gpt2, llama, mistral and qwen2 are supported)")),
+            other => return Err(unsupported(format!("unknown architecture `model_type: {other:?}` (gpt2, llama, mistral and qwen2 are supported)"))),
         };
-        if config.heads % config.kv_heads != 0 {
-            return Err(format!(
+        if config.heads <= 0 || config.kv_heads <= 0 || config.heads % config.kv_heads != 0 {
+            return Err(unsupported(format!(
                 "{} attention heads do not share {} key-value heads evenly",
                 config.heads, config.kv_heads
-            ));
+            )));
         }
         Ok(config)
     }
 
-    /// A fresh configuration for `kale init-model`, in the layout transformers writes.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        arch: Arch,
-        vocab_size: i64,
-        layers: i64,
-        hidden: i64,
-        heads: i64,
-        kv_heads: i64,
-        max_positions: i64,
-        bos: i64,
-        eos: i64,
-    ) -> std::result::Result<Self, String> {
+    /// A fresh configuration of the given shape, in the layout transformers writes.
+    pub fn new(shape: &ModelShape) -> Result<Self> {
+        let ModelShape {
+            arch,
+            vocab_size,
+            layers,
+            hidden_size: hidden,
+            heads,
+            kv_heads,
+            max_positions,
+            bos_token_id: bos,
+            eos_token_id: eos,
+        } = *shape;
         let raw = match arch {
             Arch::Gpt2 => json!({
                 "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",

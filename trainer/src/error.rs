@@ -12,6 +12,10 @@ pub enum TrainerError {
     },
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// A model configuration this trainer cannot build (read from no file, or before its path
+    /// is known).
+    #[error("model configuration: {0}")]
+    UnsupportedModel(String),
     #[error("{}: tensor `{name}`: {message}", path.display())]
     Tensor {
         path: PathBuf,
@@ -27,7 +31,7 @@ pub enum TrainerError {
     #[error("{0}")]
     InvalidInput(String),
     #[error(transparent)]
-    Dataset(#[from] kale_datasets::qa::DatasetError),
+    Dataset(#[from] kale_datasets::DatasetError),
     #[error(transparent)]
     Store(#[from] kg_store::StoreError),
 }

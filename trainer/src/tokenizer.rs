@@ -149,9 +149,17 @@ impl TextTokenizer {
             &token("bos_token"),
             &token("eos_token"),
         )
-        .map_err(|message| TrainerError::Config {
-            path: self.path.with_file_name(TOKENIZER_CONFIG),
-            message: format!("chat template: {message}"),
+        .map_err(|e| {
+            let mut message = format!("chat template: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            TrainerError::Config {
+                path: self.path.with_file_name(TOKENIZER_CONFIG),
+                message,
+            }
         })
     }
 

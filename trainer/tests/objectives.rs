@@ -5,7 +5,7 @@ mod common;
 
 use common::python;
 use kale_trainer::checkpoint::load_model;
-use kale_trainer::config::{Arch, ModelConfig};
+use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 use kale_trainer::data::Tokenized;
 use kale_trainer::loss::{Divergence, Objective};
 use kale_trainer::model::CausalLm;
@@ -45,7 +45,13 @@ fn padded(rows: &[Vec<i64>]) -> Vec<Vec<i64>> {
 #[test]
 fn row_logits_are_the_rows_of_the_full_logits() {
     for arch in [Arch::Gpt2, Arch::Llama] {
-        let config = ModelConfig::new(arch, 50, 2, 16, 2, 2, 32, 0, 0).unwrap();
+        let config = ModelConfig::new(&ModelShape {
+            hidden_size: 16,
+            heads: 2,
+            max_positions: 32,
+            ..ModelShape::tiny(arch, 50)
+        })
+        .unwrap();
         let model = CausalLm::new(config, Device::Cpu, None);
         let ids = Tensor::from_slice(&[1i64, 5, 9, 23, 4, 8, 15, 16]).view([2, 4]);
         let rows = Tensor::from_slice(&[1i64, 3, 6]);

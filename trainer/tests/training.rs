@@ -5,7 +5,7 @@ mod common;
 
 use common::{python, tensor_from_nested};
 use kale_trainer::checkpoint::{load_model, load_with_adapters, save_model};
-use kale_trainer::config::{Arch, ModelConfig};
+use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 use kale_trainer::data::Tokenized;
 use kale_trainer::lora::LoraConfig;
 use kale_trainer::loss::Objective;
@@ -30,15 +30,7 @@ fn fresh_model(dir: &Path) {
     .unwrap();
     let eos = tokenizer.eos.unwrap();
     let config = ModelConfig::new(
-        Arch::Llama,
-        tokenizer.vocab_size() as i64,
-        2,
-        32,
-        4,
-        2,
-        64,
-        eos,
-        eos,
+        &ModelShape::tiny(Arch::Llama, tokenizer.vocab_size() as i64).with_special_tokens(eos, eos),
     )
     .unwrap();
     tch::manual_seed(7);

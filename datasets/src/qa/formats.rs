@@ -1,10 +1,11 @@
 //! Readers of the QA formats, and the writer of the plain one.
 
-use super::{DatasetError, QaItem};
+use super::QaItem;
+use crate::error::DatasetError;
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The dataset formats (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,11 +31,8 @@ impl QaFormat {
     }
 }
 
-fn io(file: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
-    move |source| DatasetError::Io {
-        file: file.to_owned(),
-        source,
-    }
+fn io(file: &Path) -> impl FnOnce(std::io::Error) -> DatasetError {
+    DatasetError::io(file, None)
 }
 
 fn record(file: &Path, line: usize, message: impl Into<String>) -> DatasetError {
@@ -518,10 +516,7 @@ pub fn write_items(file: &Path, items: &[QaItem]) -> Result<(), DatasetError> {
     let out = File::create(file).map_err(io(file))?;
     let mut out = BufWriter::new(out);
     for item in items {
-        serde_json::to_writer(&mut out, item).map_err(|e| DatasetError::Io {
-            file: PathBuf::from(file),
-            source: e.into(),
-        })?;
+        serde_json::to_writer(&mut out, item).map_err(|e| io(file)(e.into()))?;
         out.write_all(b"\n").map_err(io(file))?;
     }
     out.flush().map_err(io(file))

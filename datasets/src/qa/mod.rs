@@ -49,22 +49,3 @@ impl QaItem {
         &self.choices[self.answer]
     }
 }
-
-/// A bad record: where and why.
-#[derive(Debug, thiserror::Error)]
-pub enum DatasetError {
-    #[error("{}:{line}: {message}", file.display())]
-    Record {
-        file: std::path::PathBuf,
-        line: usize,
-        message: String,
-    },
-    #[error("{}: {source}", file.display())]
-    Io {
-        file: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: cannot tell the dataset format (use --format csqa|hf|mmlu|race|plain)", file.display())]
-    UnknownFormat { file: std::path::PathBuf },
-}

@@ -10,8 +10,9 @@
 //! store and seed give the same checks.
 
 use super::{Evidence, Synthesized, Synthesizer};
+use crate::error::{DatasetError, Result};
 use crate::qa::QaItem;
-use kg_store::{GraphFilter, StoreError, StoreReader, TermId};
+use kg_store::{GraphFilter, StoreReader, TermId};
 use oxrdf::{BlankNode, NamedNode, Term};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -31,16 +32,16 @@ pub struct FactCheckSummary {
     pub skipped_hops: usize,
 }
 
-fn term_id(reader: &StoreReader, iri: &str) -> Result<Option<TermId>, StoreError> {
-    let term: Term = match iri.strip_prefix("_:") {
-        Some(b) => BlankNode::new(b)
-            .map_err(|e| StoreError::InvalidInput(format!("{iri}: {e}")))?
-            .into(),
-        None => NamedNode::new(iri)
-            .map_err(|e| StoreError::InvalidInput(format!("{iri}: {e}")))?
-            .into(),
+fn term_id(reader: &StoreReader, iri: &str) -> Result<Option<TermId>> {
+    let bad = |source: Box<dyn std::error::Error + Send + Sync>| DatasetError::Term {
+        term: iri.to_owned(),
+        source,
     };
-    reader.term_id(term.as_ref())
+    let term: Term = match iri.strip_prefix("_:") {
+        Some(b) => BlankNode::new(b).map_err(|e| bad(e.into()))?.into(),
+        None => NamedNode::new(iri).map_err(|e| bad(e.into()))?.into(),
+    };
+    Ok(reader.term_id(term.as_ref())?)
 }
 
 /// Derives checks for every item with paths and no `facts`, sets the items' `facts` to their
@@ -50,7 +51,7 @@ pub fn derive_fact_checks(
     items: &mut [Synthesized],
     choices: usize,
     seed: u64,
-) -> Result<(Vec<QaItem>, FactCheckSummary), StoreError> {
+) -> Result<(Vec<QaItem>, FactCheckSummary)> {
     let reader = synthesizer.reader();
     let rows = synthesizer.adjacency.rows().max(1);
     let mut checks: Vec<QaItem> = Vec::new();

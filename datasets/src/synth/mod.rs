@@ -23,12 +23,13 @@ mod rationale;
 pub use fact_checks::{derive_fact_checks, FactCheckSummary};
 pub use rationale::Template;
 
+use crate::error::Result;
 use crate::link::{Linker, Mention};
 use crate::qa::QaItem;
 use kg_store::labels::Labels;
 use kg_store::paths::{find_paths, Path, PathQuery, DEFAULT_MAX_DEGREE};
 use kg_store::progress::{Progress, Unit};
-use kg_store::{Adjacency, Store, StoreError, StoreReader, TermId};
+use kg_store::{Adjacency, Store, StoreReader, TermId};
 use oxrdf::Term;
 use rationale::capitalise;
 use rayon::prelude::*;
@@ -202,7 +203,7 @@ pub struct Synthesizer {
 
 impl Synthesizer {
     /// Opens what synthesis reads: the adjacency, the label index, the predicate statistics.
-    pub fn new(store: &Store, config: SynthConfig) -> Result<Self, StoreError> {
+    pub fn new(store: &Store, config: SynthConfig) -> Result<Self> {
         let adjacency = Adjacency::open(store)?;
         Self::with_adjacency(store, adjacency, config)
     }
@@ -212,7 +213,7 @@ impl Synthesizer {
         store: &Store,
         adjacency: Adjacency,
         config: SynthConfig,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self> {
         let reader = store.reader();
         let linker = Linker::build(&reader, Some(&adjacency), &config.lang)?;
         let labels = Labels::new(reader.clone(), &config.lang)?;
@@ -235,7 +236,7 @@ impl Synthesizer {
         &self.reader
     }
 
-    fn iri(&self, id: TermId) -> Result<String, StoreError> {
+    fn iri(&self, id: TermId) -> Result<String> {
         Ok(match self.reader.term(id)? {
             Term::NamedNode(n) => n.into_string(),
             Term::BlankNode(b) => format!("_:{}", b.as_str()),
@@ -244,7 +245,7 @@ impl Synthesizer {
     }
 
     /// A label, or the IRI's last segment when the entity has none.
-    fn name(&self, id: TermId) -> Result<String, StoreError> {
+    fn name(&self, id: TermId) -> Result<String> {
         if let Some(label) = self.labels.label(id)? {
             return Ok(label);
         }
@@ -252,7 +253,7 @@ impl Synthesizer {
         Ok(iri.rsplit(['/', '#']).next().unwrap_or(&iri).to_owned())
     }
 
-    fn entities(&self, mentions: Vec<Mention>) -> Result<Vec<LinkedEntity>, StoreError> {
+    fn entities(&self, mentions: Vec<Mention>) -> Result<Vec<LinkedEntity>> {
         mentions
             .into_iter()
             .map(|m| {
@@ -413,7 +414,7 @@ impl Synthesizer {
     }
 
     /// Synthesises one item.
-    pub fn synthesize(&self, item: &QaItem) -> Result<Synthesized, StoreError> {
+    pub fn synthesize(&self, item: &QaItem) -> Result<Synthesized> {
         let mut question_text = item.question.clone();
         if let Some(context) = &item.context {
             question_text.push('\n');
@@ -498,7 +499,7 @@ impl Synthesizer {
         &self,
         items: &[QaItem],
         progress: &dyn Progress,
-    ) -> Result<(Vec<Synthesized>, SynthSummary), StoreError> {
+    ) -> Result<(Vec<Synthesized>, SynthSummary)> {
         let started = Instant::now();
         progress.begin(
             "synthesising",

@@ -259,18 +259,18 @@ impl Builder<'_> {
 }
 
 /// Generates questions (round-robin over the templates) and their fact checks.
-pub fn generate_qa(world: &World, config: &QaConfig) -> Result<GeneratedQa, String> {
+pub fn generate_qa(world: &World, config: &QaConfig) -> crate::Result<GeneratedQa> {
     let templates: Vec<&Template> = TEMPLATES
         .iter()
         .filter(|t| config.templates.is_empty() || config.templates.iter().any(|n| n == t.name))
         .collect();
     if templates.is_empty() {
         let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
-        return Err(format!(
+        return Err(crate::DatasetError::Config(format!(
             "no template matches {:?}; known: {}",
             config.templates,
             names.join(", ")
-        ));
+        )));
     }
     let mut builder = Builder {
         world,

@@ -2,11 +2,11 @@
 //! names them, so checkpoints round-trip), and what training needs of them.
 //!
 //! ```
-//! use kale_trainer::config::{Arch, ModelConfig};
+//! use kale_trainer::config::{Arch, ModelConfig, ModelShape};
 //! use kale_trainer::model::CausalLm;
 //! use tch::{Device, Kind, Tensor};
 //!
-//! let config = ModelConfig::new(Arch::Llama, 100, 2, 32, 4, 2, 64, 0, 0).unwrap();
+//! let config = ModelConfig::new(&ModelShape::tiny(Arch::Llama, 100)).unwrap();
 //! let model = CausalLm::new(config, Device::Cpu, None);
 //! let ids = Tensor::from_slice(&[1i64, 2, 3]).view([1, 3]);
 //! let logits = model.forward(&ids, false);
