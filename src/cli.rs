@@ -1,6 +1,18 @@
 //! The command-line grammar (clap). Each subcommand's help says what it does and its defaults.
 
 use clap::{Args, Parser, Subcommand};
+use kale_datasets::qa::QaFormat;
+use kale_experiment::{DataSource, ObjectiveSpec};
+use kale_queries::OutputFormat;
+use kale_trainer::config::Arch;
+use kale_trainer::eval::Score;
+use kale_trainer::loss::{Divergence, Objective};
+use kale_trainer::runtime::{parse_device, Device};
+use kale_trainer::tokenizer::TokenizerKind;
+use kale_trainer::train::TeacherKind;
+use kg_store::bench::PairSample;
+use kg_store::InputFormat;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -101,8 +113,8 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
         /// cpu, cuda or cuda:N.
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        #[arg(long, default_value = "cpu", value_parser = parse_device)]
+        device: Device,
     },
     /// Draw loss and accuracy curves of training runs (their metrics.jsonl) into a PNG.
     Plot {
@@ -130,39 +142,42 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// SPARQL text given inline or in a file, with its base IRI: what `sparql` and `update` read.
+#[derive(Args)]
+pub struct SparqlText {
+    /// The query or update (or give --file).
+    #[arg(required_unless_present = "file", value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Read it from a file.
+    #[arg(long, conflicts_with = "text")]
+    pub file: Option<PathBuf>,
+    /// Base IRI for relative IRIs in it.
+    #[arg(long)]
+    pub base: Option<String>,
+}
+
 #[derive(Args)]
 pub struct SparqlArgs {
     pub store: PathBuf,
-    /// The query text (or give --file).
-    #[arg(required_unless_present = "file")]
-    pub query: Option<String>,
-    /// Read the query from a file.
-    #[arg(long, conflicts_with = "query")]
-    pub file: Option<PathBuf>,
-    /// Solutions: table, json, xml, csv or tsv. Graphs (CONSTRUCT, DESCRIBE): nt, ttl, nq, trig or rdf.
+    #[command(flatten)]
+    pub text: SparqlText,
+    /// Solutions: table, json, xml, csv or tsv. Graphs (CONSTRUCT, DESCRIBE): nt, ttl, nq, trig
+    /// or rdf (default: table, and N-Triples for graphs).
     #[arg(long)]
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
     /// Time budget in seconds (0: none).
     #[arg(long, default_value_t = 0.0)]
     pub timeout: f64,
     /// Most result rows; more is an error (0: no limit).
     #[arg(long, default_value_t = 1_000_000)]
     pub max_rows: usize,
-    /// Base IRI for relative IRIs in the query.
-    #[arg(long)]
-    pub base: Option<String>,
 }
 
 #[derive(Args)]
 pub struct UpdateArgs {
     pub store: PathBuf,
-    /// The update text (or give --file).
-    #[arg(required_unless_present = "file")]
-    pub update: Option<String>,
-    #[arg(long, conflicts_with = "update")]
-    pub file: Option<PathBuf>,
-    #[arg(long)]
-    pub base: Option<String>,
+    #[command(flatten)]
+    pub text: SparqlText,
 }
 
 #[derive(Args)]
@@ -170,7 +185,7 @@ pub struct ServeArgs {
     pub store: PathBuf,
     /// Address and port (port 0 picks a free one; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:7878")]
-    pub bind: String,
+    pub bind: SocketAddr,
     /// Accept SPARQL updates at /update.
     #[arg(long)]
     pub allow_update: bool,
@@ -191,9 +206,9 @@ pub struct SynthArgs {
     /// The QA file (CommonsenseQA/OpenBookQA/ARC JSONL, MMLU CSV, RACE JSON, plain JSONL).
     #[arg(long)]
     pub dataset: PathBuf,
-    /// csqa, hf, mmlu, race or plain (default: detected).
+    /// The dataset's format (default: detected).
     #[arg(long)]
-    pub format: Option<String>,
+    pub format: Option<QaFormat>,
     /// One JSON object per item, in input order.
     #[arg(long)]
     pub out: PathBuf,
@@ -226,9 +241,8 @@ pub struct SynthArgs {
 
 #[derive(Args)]
 pub struct InitModelArgs {
-    /// gpt2 or llama.
     #[arg(long)]
-    pub arch: String,
+    pub arch: Arch,
     #[arg(long)]
     pub layers: i64,
     #[arg(long)]
@@ -247,9 +261,8 @@ pub struct InitModelArgs {
     pub tokenizer_from: PathBuf,
     #[arg(long, default_value_t = 4_000)]
     pub vocab: usize,
-    /// bpe (byte-level) or word.
-    #[arg(long, default_value = "bpe")]
-    pub tokenizer: String,
+    #[arg(long, value_enum, default_value_t = TokenizerKind::Bpe)]
+    pub tokenizer: TokenizerKind,
     #[arg(long, default_value_t = 0)]
     pub seed: i64,
 }
@@ -271,17 +284,16 @@ pub struct TrainArgs {
     /// With --store: also write the synthesised items here (JSONL).
     #[arg(long)]
     pub write_synth: Option<PathBuf>,
-    /// sft, ka, ka+sft, or rationale-sft (SFT with the rationale in the prompt).
     #[arg(long, default_value = "sft")]
-    pub objective: String,
+    pub objective: Objective,
     #[arg(long)]
     pub out: PathBuf,
-    /// frozen (the starting weights) or live (the current weights under no-grad).
-    #[arg(long, default_value = "frozen")]
-    pub teacher: String,
-    /// p||q, q||p or jsd.
+    /// KA's teacher.
+    #[arg(long, value_enum, default_value_t = TeacherKind::Frozen)]
+    pub teacher: TeacherKind,
+    /// KA's divergence.
     #[arg(long, default_value = "p||q")]
-    pub kl: String,
+    pub kl: Divergence,
     /// JSD's weight on p.
     #[arg(long, default_value_t = 0.5)]
     pub beta: f64,
@@ -337,8 +349,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub eval_every: Option<usize>,
     /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: Device,
     /// libtorch threads (default: all cores).
     #[arg(long)]
     pub threads: Option<i32>,
@@ -367,11 +379,10 @@ pub struct EvalArgs {
     /// Put each item's rationale in the prompt (the teacher's view).
     #[arg(long)]
     pub with_rationale: bool,
-    /// What picks the answer (and decides known&incorrect): norm (lm-evaluation-harness's
-    /// acc_norm: log-likelihood per character), sum (acc) or mean (per token). Both acc and
-    /// acc_norm are reported whatever this is.
-    #[arg(long, default_value = "norm")]
-    pub score: String,
+    /// What picks the answer (and decides known&incorrect). Both acc and acc_norm are reported
+    /// whatever this is.
+    #[arg(long, value_enum, default_value_t = Score::Norm)]
+    pub score: Score,
     /// The prompt format: plain, chat, cloze (the harness's ARC), stem (its OpenBookQA),
     /// letters (its CommonsenseQA), mmlu, or a JSON file (default: chat when the model has a
     /// chat template, plain otherwise).
@@ -383,8 +394,8 @@ pub struct EvalArgs {
     /// Also list every item: prompt ids, each choice's ids and log-probability, the choice made.
     #[arg(long)]
     pub json: bool,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: Device,
     #[arg(long)]
     pub threads: Option<i32>,
 }
@@ -413,7 +424,7 @@ pub struct ExperimentArgs {
     /// world or wordnet (a small model trained from scratch); with --model also wikidata, csqa,
     /// arc-easy, arc-challenge, obqa (`scripts/setup.sh --data` fetches them).
     #[arg(long)]
-    pub data: Option<String>,
+    pub data: Option<DataSource>,
     /// A pretrained model directory to fine-tune with LoRA (e.g. `kale import-gguf` of
     /// SmolLM2-135M-Instruct) instead of training a small model.
     #[arg(long)]
@@ -444,9 +455,10 @@ pub struct ExperimentArgs {
     /// The first seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Objectives to compare, comma-separated (sft, ka, ka+sft, rationale-sft).
-    #[arg(long)]
-    pub objectives: Option<String>,
+    /// Objectives to compare, comma-separated: sft, ka, ka+sft, rationale-sft; `ka@q||p` or
+    /// `ka@jsd` for another divergence.
+    #[arg(long, value_delimiter = ',', value_parser = ObjectiveSpec::parse)]
+    pub objectives: Option<Vec<ObjectiveSpec>>,
     #[arg(long, default_value = "kale-experiment")]
     pub out: PathBuf,
     /// Keep each seed's store (removed by default: they are regenerated from the seed).
@@ -573,9 +585,9 @@ pub struct LoadArgs {
     pub store: PathBuf,
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// nt, nq, ttl, trig or rdf (default: told by each file's extension).
+    /// The syntax (default: told by each file's extension).
     #[arg(long)]
-    pub format: Option<String>,
+    pub format: Option<InputFormat>,
     /// Base IRI for relative IRIs (Turtle, TriG, RDF/XML).
     #[arg(long)]
     pub base: Option<String>,
@@ -654,10 +666,9 @@ pub enum BenchCommand {
         /// Hub cap (0: none).
         #[arg(long, default_value_t = kg_store::paths::DEFAULT_MAX_DEGREE)]
         max_degree: u64,
-        /// How pairs are drawn: `random` (any two entities with edges) or `walk` (the target
-        /// ends a random walk of 1 to --max-hops edges from the source: connected pairs).
-        #[arg(long, default_value = "random")]
-        sample: String,
+        /// How pairs are drawn.
+        #[arg(long, value_enum, default_value_t = PairSample::Random)]
+        sample: PairSample,
         /// Also write the pairs as TSV (for the side-by-side oxigraph script).
         #[arg(long)]
         save_pairs: Option<PathBuf>,
@@ -700,10 +711,10 @@ pub struct BenchTrainArgs {
     pub threads: i32,
     /// Objectives, comma-separated: sft, ka (the frozen teacher kept as its top-k
     /// distributions, computed once), ka-uncached (the teacher run every step), ka+sft.
-    #[arg(long, default_value = "sft,ka,ka-uncached")]
-    pub objectives: String,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, value_delimiter = ',', default_value = "sft,ka,ka-uncached")]
+    pub objectives: Vec<String>,
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: Device,
     /// A pretrained model directory (e.g. SmolLM2 from `kale import-gguf`) instead of a fresh
     /// small Llama; --layers, --hidden, --heads and --vocab are then the model's.
     #[arg(long)]

@@ -189,6 +189,35 @@ fn trainer_commands_refuse_bad_input_with_the_reason() {
     assert!(e.contains("bad.jsonl") && e.contains(":1"), "{e}");
     let e = err(&["plot", &path("qa.jsonl"), "--out", &path("x.png")]);
     assert!(e.contains("qa.jsonl"), "{e}");
+    // Settings no run trains well with fail before anything is written, saying which.
+    for (flag, value, says) in [
+        ("--lr", "NaN", "learning rate is NaN"),
+        (
+            "--lr",
+            "1e30",
+            "learning rate is 1000000000000000000000000000000",
+        ),
+        ("--lr", "0", "learning rate is 0"),
+        ("--lora-r", "0", "LoRA rank is 0"),
+        ("--temperature", "-1", "temperature is -1"),
+    ] {
+        let out = d.join(format!("refused-{}", flag.trim_start_matches('-')));
+        let e = err(&[
+            "train",
+            "--model",
+            &path("m2"),
+            "--data",
+            &path("qa.jsonl"),
+            "--out",
+            out.to_str().unwrap(),
+            &format!("{flag}={value}"),
+        ]);
+        assert!(e.contains(says), "{flag} {value}: {e}");
+        assert!(
+            !out.join("model.safetensors").exists(),
+            "{flag} {value} saved a model"
+        );
+    }
 }
 
 /// `kale eval` gives lm-evaluation-harness's numbers: the same log-likelihoods per choice as the

@@ -17,6 +17,7 @@ const ROOTS: &[&str] = &[
     "datasets/src/lib.rs",
     "trainer/src/lib.rs",
     "experiment/src/lib.rs",
+    "testsuite/src/lib.rs",
     "src/main.rs",
 ];
 

@@ -53,6 +53,21 @@ fn sparql_answers_in_every_format_and_explains_errors() {
     let bad = kale(&["sparql", s, "SELECT * WHERE { ?s ?p"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid query: error at 1:"));
+    // Deep nesting is refused with a message, not a stack overflow that aborts the process.
+    for deep in [
+        format!("ASK {}{}", "{".repeat(1_200), "}".repeat(1_200)),
+        format!("ASK {}{}", "{".repeat(5_000), "}".repeat(5_000)),
+    ] {
+        let refused = kale(&["sparql", s, &deep]);
+        assert_eq!(refused.status.code(), Some(1), "an error, not a crash");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("levels deep"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let nested_ok = format!("ASK {}?s ?p ?o{}", "{".repeat(100), "}".repeat(100));
+    assert_eq!(kale_ok(&["sparql", s, &nested_ok]).trim(), "true");
     let many = kale(&[
         "sparql",
         s,
@@ -144,6 +159,23 @@ fn the_endpoint_serves_real_sparql_clients_and_refuses_updates_by_default() {
     let store = people_store(dir.path());
     let server = Server::start(&store, &[]);
     python_client(&server.url, &[]);
+    // Methods other than GET and POST on /query: 405, not 404.
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/query");
+    for method in ["DELETE", "PUT"] {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "{method} /query HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 405"), "{method}: {reply}");
+    }
 }
 
 #[test]

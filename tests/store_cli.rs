@@ -7,7 +7,7 @@ use common::{kale, kale_ok, stats};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn lines(text: &str) -> BTreeSet<String> {
@@ -78,6 +78,20 @@ fn dump_gives_back_the_loaded_triples() {
         lines(&stdout),
         lines(&std::fs::read_to_string(&out).unwrap())
     );
+    // A reader that hangs up early (`kale stats S | head -1`) ends kale quietly: no panic.
+    for command in ["stats", "dump", "triples"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kale"))
+            .args([command, store.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(!stderr.contains("panicked"), "kale {command}: {stderr}");
+        assert_ne!(done.status.code(), Some(101), "kale {command} panicked");
+    }
 }
 
 #[test]

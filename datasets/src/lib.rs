@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+pub mod gen;
 pub mod link;
 pub mod qa;
 pub mod synth;

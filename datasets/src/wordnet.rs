@@ -362,14 +362,9 @@ impl WordNet {
                 ) else {
                     continue;
                 };
-                let (choices, answer) = shuffle_in(
-                    self.name(x).expect("named").to_owned(),
-                    distractors
-                        .iter()
-                        .map(|&d| self.name(d).expect("named").to_owned())
-                        .collect(),
-                    &mut rng,
-                );
+                let Some((choices, answer)) = self.shuffled_names(x, &distractors, &mut rng) else {
+                    continue;
+                };
                 items.push(QaItem {
                     id: format!("wn{n:06}-kind-of"),
                     question: format!(
@@ -402,14 +397,9 @@ impl WordNet {
                 let Some(f) = fact(x, "partHolonym", whole, &mut rng) else {
                     continue;
                 };
-                let (choices, answer) = shuffle_in(
-                    self.name(x).expect("named").to_owned(),
-                    distractors
-                        .iter()
-                        .map(|&d| self.name(d).expect("named").to_owned())
-                        .collect(),
-                    &mut rng,
-                );
+                let Some((choices, answer)) = self.shuffled_names(x, &distractors, &mut rng) else {
+                    continue;
+                };
                 items.push(QaItem {
                     id: format!("wn{n:06}-part-of"),
                     question: format!(
@@ -427,6 +417,24 @@ impl WordNet {
             }
         }
         (items, facts)
+    }
+
+    /// The names of `answer` and its (named) distractors, shuffled, and where the answer went;
+    /// `None` when the answer has no name.
+    fn shuffled_names(
+        &self,
+        answer: u32,
+        distractors: &[u32],
+        rng: &mut Pcg64Mcg,
+    ) -> Option<(Vec<String>, usize)> {
+        Some(shuffle_in(
+            self.name(answer)?.to_owned(),
+            distractors
+                .iter()
+                .filter_map(|&d| self.name(d).map(str::to_owned))
+                .collect(),
+            rng,
+        ))
     }
 
     fn distractors(
@@ -456,14 +464,7 @@ impl WordNet {
         rng: &mut Pcg64Mcg,
     ) -> Option<(Vec<String>, usize)> {
         let distractors = self.distractors(pool, rng, |d| d != answer && !exclude.contains(&d))?;
-        Some(shuffle_in(
-            self.name(answer)?.to_owned(),
-            distractors
-                .iter()
-                .filter_map(|&d| self.name(d).map(str::to_owned))
-                .collect(),
-            rng,
-        ))
+        self.shuffled_names(answer, &distractors, rng)
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::PathBuf;
 
 /// Where the questions and the knowledge graph come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataSource {
     /// The generated Wikidata-shaped world (nothing downloaded).
@@ -90,11 +90,12 @@ pub struct ObjectiveSpec {
 
 impl ObjectiveSpec {
     pub fn parse(text: &str) -> Result<Self> {
+        use clap::ValueEnum;
         let (name, kl) = text.split_once('@').unwrap_or((text, "p||q"));
-        let objective = Objective::parse(name, 1.0).ok_or_else(|| {
+        let objective = Objective::from_str(name, false).map_err(|_| {
             ExperimentError::Config(format!("objective {text:?}: use sft, ka, ka+sft or rationale-sft (ka@q||p, ka@jsd for another divergence)"))
         })?;
-        let divergence = Divergence::parse(kl, 0.5).ok_or_else(|| {
+        let divergence = Divergence::from_str(kl, false).map_err(|_| {
             ExperimentError::Config(format!(
                 "objective {text:?}: the divergence is p||q, q||p or jsd"
             ))
@@ -107,12 +108,7 @@ impl ObjectiveSpec {
 
     /// The written form.
     pub fn name(&self) -> String {
-        let base = match self.objective {
-            Objective::Sft => "sft",
-            Objective::Ka => "ka",
-            Objective::KaSft { .. } => "ka+sft",
-            Objective::RationaleSft => "rationale-sft",
-        };
+        let base = self.objective.name();
         match (self.objective.uses_teacher(), self.divergence) {
             (true, Divergence::Reverse) => format!("{base}@q||p"),
             (true, Divergence::Jsd { .. }) => format!("{base}@jsd"),
@@ -348,5 +344,73 @@ impl ExperimentConfig {
             _ if self.objectives.is_empty() => bad("no objectives to compare".into()),
             _ => Ok(()),
         }
+    }
+}
+
+/// What the command line sets on top of a configuration: its file (or the defaults of the data
+/// and model given), then each field given.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// A JSON configuration; fields left out keep their defaults.
+    pub config: Option<PathBuf>,
+    pub data: Option<DataSource>,
+    /// A pretrained model to fine-tune with LoRA instead of a small one trained from scratch.
+    pub model: Option<PathBuf>,
+    pub objectives: Option<Vec<ObjectiveSpec>>,
+    pub epochs: Option<usize>,
+    pub data_dir: Option<PathBuf>,
+    /// With a pretrained model: questions to fine-tune on and held out per seed, the prompt
+    /// format, the device.
+    pub train: Option<usize>,
+    pub test: Option<usize>,
+    pub prompt: Option<String>,
+    pub device: Option<String>,
+}
+
+impl Overrides {
+    /// The configuration these give.
+    pub fn config(&self) -> Result<ExperimentConfig> {
+        let mut config = match (&self.config, &self.model, self.data) {
+            (Some(path), _, _) => ExperimentConfig::read(path)?,
+            (None, Some(model), data) => {
+                ExperimentConfig::pretrained(data.unwrap_or(DataSource::Wikidata), model.clone())
+            }
+            (None, None, Some(DataSource::Wordnet)) => ExperimentConfig::wordnet(),
+            (None, None, Some(DataSource::World) | None) => ExperimentConfig::default(),
+            (None, None, Some(other)) => {
+                return Err(ExperimentError::Config(format!(
+                    "--data {}: real data needs a pretrained model to fine-tune (--model DIR)",
+                    other.name()
+                )))
+            }
+        };
+        if let Some(objectives) = &self.objectives {
+            config.objectives = objectives.clone();
+        }
+        if let Some(epochs) = self.epochs {
+            config.epochs = epochs;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(p) = config.pretrained.as_mut() {
+            if let Some(train) = self.train {
+                p.train = train;
+            }
+            if let Some(test) = self.test {
+                p.test = test;
+            }
+            if let Some(prompt) = &self.prompt {
+                p.prompt = prompt.clone();
+            }
+            if let Some(device) = &self.device {
+                p.device = device.clone();
+            }
+        } else if self.train.is_some() || self.test.is_some() || self.prompt.is_some() {
+            return Err(ExperimentError::Config(
+                "--train, --test and --prompt go with --model (a pretrained model)".into(),
+            ));
+        }
+        Ok(config)
     }
 }

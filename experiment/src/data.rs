@@ -4,6 +4,7 @@
 
 use crate::config::{DataSource, ExperimentConfig};
 use crate::error::{ExperimentError, Result};
+use kale_datasets::gen::write_file;
 use kale_datasets::qa::{read_items, QaItem};
 use kale_datasets::wikidata_facts::{FactsQaConfig, WikidataFacts};
 use kale_datasets::wordnet::{WordNet, DEFAULT_DICT, WORDNET_NS};
@@ -11,7 +12,7 @@ use kale_datasets::world::{generate_qa, QaConfig, World, WorldConfig, PROP_NS};
 use kg_store::progress::Progress;
 use kg_store::{BulkLoader, LoadInput, LoadSummary, Store};
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 /// A knowledge graph in a store and its questions.
@@ -34,10 +35,7 @@ pub fn load_fresh(
     progress: &dyn Progress,
 ) -> Result<(Store, LoadSummary)> {
     let file = dir.join(name);
-    let mut writer = BufWriter::new(fs::File::create(&file).map_err(ExperimentError::io(&file))?);
-    write(&mut writer)
-        .and_then(|_| writer.flush())
-        .map_err(ExperimentError::io(&file))?;
+    write_file(&file, write)?;
     let store_dir = dir.join("store");
     if store_dir.exists() {
         fs::remove_dir_all(&store_dir).map_err(ExperimentError::io(&store_dir))?;

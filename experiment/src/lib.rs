@@ -4,13 +4,14 @@ pub mod config;
 pub mod data;
 pub mod demo;
 mod error;
+mod objective;
 pub mod plot;
 pub mod pretrained;
 pub mod report;
 pub mod small;
 pub mod synthesis;
 
-pub use config::{DataSource, ExperimentConfig, ObjectiveSpec, PretrainedConfig};
+pub use config::{DataSource, ExperimentConfig, ObjectiveSpec, Overrides, PretrainedConfig};
 pub use error::{ExperimentError, Result};
 pub use report::Say;
 pub use synthesis::Synthesised;

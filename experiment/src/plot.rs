@@ -32,6 +32,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run logged at `path`, labelled by the name of the directory the log is in.
+    pub fn read_labelled(path: &Path) -> Result<Self> {
+        let label = path
+            .parent()
+            .and_then(Path::file_name)
+            .or_else(|| path.file_stem())
+            .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+        Self::read(path, &label)
+    }
+
     pub fn read(path: &Path, label: &str) -> Result<Self> {
         let mut run = Self {
             label: label.to_owned(),

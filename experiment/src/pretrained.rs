@@ -8,8 +8,9 @@
 
 use crate::config::{ExperimentConfig, PretrainedConfig};
 use crate::error::{ExperimentError, Result};
-use crate::report::{objective_line, percent, Say};
-use crate::report::{BaseResult, Measured, ObjectiveResult, SeedResult};
+use crate::objective::ObjectiveRun;
+use crate::report::{percent, Say};
+use crate::report::{BaseResult, Measured, SeedResult};
 use crate::synthesis::{examples_of, write_split, Synthesised};
 use kale_datasets::synth::Synthesized;
 use kale_trainer::checkpoint::load_model;
@@ -20,7 +21,7 @@ use kale_trainer::loss::Objective;
 use kale_trainer::optim::AdamWConfig;
 use kale_trainer::prompt::PromptFormat;
 use kale_trainer::runtime::{self, parse_device};
-use kale_trainer::train::{TokenizedExamples, TrainConfig, Trainer};
+use kale_trainer::train::{TrainConfig, Trainer};
 use kg_store::progress::Progress;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -174,23 +175,16 @@ pub fn run_seed(
             },
             &p.model,
         );
-        let report = trainer
-            .run(
-                &mut TokenizedExamples(train_tokens.clone()),
-                &out,
-                progress,
-                Some((&test, Some(&test_facts), &options)),
-            )?
-            .final_eval
-            .expect("a run given an evaluation set evaluates at its end");
-        let result = ObjectiveResult {
-            measured: Measured::from(&report),
-            with_rationale: options.with_rationale,
-            teacher: spec.objective.uses_teacher().then_some(config.teacher),
-            seconds: started.elapsed().as_secs_f64(),
-            metrics: out.join("metrics.jsonl"),
+        let run = ObjectiveRun {
+            spec,
+            teacher: config.teacher,
+            started,
+            out,
+            test: &test,
+            facts: &test_facts,
+            options: &options,
         };
-        say(&objective_line(&spec.name(), &result));
+        let result = run.measure(&mut trainer, &train_tokens, progress, say)?;
         objectives.insert(spec.name(), result);
     }
     Ok(SeedResult {

@@ -13,8 +13,9 @@
 use crate::config::ExperimentConfig;
 use crate::data::Dataset;
 use crate::error::{ExperimentError, Result};
-use crate::report::{objective_line, Say};
-use crate::report::{BaseResult, Measured, ObjectiveResult, SeedResult};
+use crate::objective::ObjectiveRun;
+use crate::report::Say;
+use crate::report::{BaseResult, Measured, SeedResult};
 use crate::synthesis::{examples_of, synthesize, with_rationale, write_split};
 use kale_datasets::synth::{SynthConfig, Synthesized, Synthesizer};
 use kale_trainer::checkpoint::{load_model, save_model};
@@ -283,23 +284,16 @@ pub fn run_seed(
             },
             &base_dir,
         );
-        let report = trainer
-            .run(
-                &mut TokenizedExamples(train_tokens.clone()),
-                &out,
-                progress,
-                Some((&test, Some(&test_facts), &options)),
-            )?
-            .final_eval
-            .expect("a run given an evaluation set evaluates at its end");
-        let result = ObjectiveResult {
-            measured: Measured::from(&report),
-            with_rationale: options.with_rationale,
-            teacher: spec.objective.uses_teacher().then_some(config.teacher),
-            seconds: started.elapsed().as_secs_f64(),
-            metrics: out.join("metrics.jsonl"),
+        let run = ObjectiveRun {
+            spec,
+            teacher: config.teacher,
+            started,
+            out,
+            test: &test,
+            facts: &test_facts,
+            options: &options,
         };
-        say(&objective_line(&spec.name(), &result));
+        let result = run.measure(&mut trainer, &train_tokens, progress, say)?;
         objectives.insert(spec.name(), result);
     }
     Ok(SeedResult {

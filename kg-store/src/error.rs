@@ -47,6 +47,16 @@ pub enum StoreError {
     Corruption(String),
     #[error("adjacency file {}: {reason}", path.display())]
     Adjacency { path: PathBuf, reason: String },
+    /// Text that does not parse as the RDF term it should be.
+    #[error("{text:?} is not {expected}: {reason}")]
+    BadTerm {
+        text: String,
+        expected: &'static str,
+        reason: String,
+    },
+    /// A term the store never held where one it holds is needed (a path's source, say).
+    #[error("{what} {term} is not in the store")]
+    UnknownTerm { what: &'static str, term: String },
     #[error("{0}")]
     InvalidInput(String),
 }

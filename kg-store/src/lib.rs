@@ -2,6 +2,7 @@
 
 pub mod adjacency;
 mod backend;
+pub mod bench;
 mod error;
 pub mod export;
 mod id;
@@ -13,6 +14,7 @@ mod meta;
 pub mod paths;
 pub mod progress;
 mod reader;
+pub mod resolve;
 mod store;
 mod term;
 mod writer;

@@ -44,14 +44,17 @@ impl SparqlEngine {
         &self.store
     }
 
-    /// Parses a query; a syntax error says where and what.
+    /// Parses a query; a syntax error says where and what. Queries nested deeper than
+    /// [`MAX_NESTING`] are refused before parsing: the parser and the evaluator recurse.
     pub fn parse_query(text: &str, base_iri: Option<&str>) -> Result<Query> {
+        check_nesting(text, "query")?;
         parser(base_iri)?
             .parse_query(text)
             .map_err(|e| QueryError::Syntax(format!("invalid query: {e}")))
     }
 
     pub fn parse_update(text: &str, base_iri: Option<&str>) -> Result<Update> {
+        check_nesting(text, "update")?;
         parser(base_iri)?
             .parse_update(text)
             .map_err(|e| QueryError::Syntax(format!("invalid update: {e}")))
@@ -173,5 +176,97 @@ impl Watchdog {
         }
         let fired = lock.lock().unwrap_or_else(|e| e.into_inner()).1;
         fired
+    }
+}
+
+/// How deeply groups, expressions and blank-node lists (`{`, `(`, `[`) may nest in a query or
+/// update. Parsing and evaluation recurse per level; a thread's stack holds about a thousand.
+pub const MAX_NESTING: usize = 128;
+
+fn check_nesting(text: &str, what: &str) -> Result<()> {
+    let depth = nesting_depth(text);
+    if depth > MAX_NESTING {
+        return Err(QueryError::Syntax(format!(
+            "invalid {what}: it nests {depth} levels deep (groups, parentheses, brackets); at most {MAX_NESTING} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// The deepest nesting of `{`, `(` and `[` outside strings, IRIs and comments.
+fn nesting_depth(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                let long = bytes[i..].starts_with(&[quote; 3]);
+                i += if long { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if long && bytes[i..].starts_with(&[quote; 3]) {
+                        i += 2;
+                        break;
+                    }
+                    if !long && (bytes[i] == quote || bytes[i] == b'\n') {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            // An IRI (`<` then IRI characters up to `>`), not the less-than operator.
+            b'<' => {
+                let iri = bytes[i + 1..]
+                    .iter()
+                    .position(|&c| c == b'>' || c <= b' ' || b"<\"{}|^`\\".contains(&c));
+                if let Some(n) = iri {
+                    if bytes[i + 1 + n] == b'>' {
+                        i += n + 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn nesting_counts_groups_not_strings_iris_or_comments() {
+        assert_eq!(nesting_depth("SELECT * { ?s ?p ?o }"), 1);
+        assert_eq!(nesting_depth("ASK { { ( [ ] ) } }"), 4);
+        assert_eq!(nesting_depth("ASK { ?s ?p \"{{{{\" } # {{{{"), 1);
+        assert_eq!(nesting_depth("ASK { ?s ?p \"\"\"a\n{{{\"\"\" }"), 1);
+        assert_eq!(
+            nesting_depth("ASK { <http://e/a#b> ?p ?o FILTER(?o < 3) }"),
+            2
+        );
+        assert_eq!(
+            nesting_depth(&format!("ASK {}{}", "{".repeat(1200), "}".repeat(1200))),
+            1200
+        );
+        // A '#' inside an IRI starts no comment that could hide what follows.
+        assert_eq!(
+            nesting_depth(&format!("ASK {{ <a#> ?p ?o {} }}", "{".repeat(300))),
+            301
+        );
     }
 }

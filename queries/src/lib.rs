@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 mod dataset;
 mod engine;
 mod error;
@@ -11,9 +12,9 @@ pub mod sophia;
 mod update;
 
 pub use dataset::{InternalTerm, StoreDataset};
-pub use engine::{QueryOptions, SparqlEngine};
+pub use engine::{QueryOptions, SparqlEngine, MAX_NESTING};
 pub use error::{QueryError, Result};
 pub use path_service::{PathService, PATH_SERVICE};
-pub use results::{write_results, ResultKind, SolutionsFormat};
+pub use results::{write_results, OutputFormat, ResultKind, SolutionsFormat};
 pub use server::{serve, ServerOptions};
 pub use update::{execute_update, LoadPolicy, UpdateSummary};

@@ -30,6 +30,44 @@ impl SolutionsFormat {
     }
 }
 
+/// What `--format` names: a solutions format or, for CONSTRUCT and DESCRIBE, a graph syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns, for a terminal (graphs as N-Triples).
+    Table,
+    Json,
+    Xml,
+    Csv,
+    Tsv,
+    /// N-Triples (graphs; solutions as a table).
+    Nt,
+    Ttl,
+    Nq,
+    Trig,
+    /// RDF/XML.
+    Rdf,
+}
+
+impl OutputFormat {
+    /// How solutions and graphs are written under this format.
+    pub fn formats(self) -> (SolutionsFormat, RdfFormat) {
+        let solutions = |f| (SolutionsFormat::Standard(f), RdfFormat::NTriples);
+        let graph = |g| (SolutionsFormat::Table, g);
+        match self {
+            Self::Table => (SolutionsFormat::Table, RdfFormat::NTriples),
+            Self::Json => solutions(QueryResultsFormat::Json),
+            Self::Xml => solutions(QueryResultsFormat::Xml),
+            Self::Csv => solutions(QueryResultsFormat::Csv),
+            Self::Tsv => solutions(QueryResultsFormat::Tsv),
+            Self::Nt => graph(RdfFormat::NTriples),
+            Self::Ttl => graph(RdfFormat::Turtle),
+            Self::Nq => graph(RdfFormat::NQuads),
+            Self::Trig => graph(RdfFormat::TriG),
+            Self::Rdf => graph(RdfFormat::RdfXml),
+        }
+    }
+}
+
 /// What kind of result a query gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResultKind {

@@ -22,8 +22,8 @@ use tiny_http::{Header, Method, Request, Response, Server};
 /// How the endpoint runs.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    /// Address to listen on (loopback by default).
-    pub bind: String,
+    /// Address to listen on (loopback by default; port 0 picks a free one).
+    pub bind: SocketAddr,
     pub allow_update: bool,
     pub timeout: Option<Duration>,
     pub max_rows: Option<usize>,
@@ -33,7 +33,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
-            bind: "127.0.0.1:7878".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             allow_update: false,
             timeout: Some(Duration::from_secs(30)),
             max_rows: Some(1_000_000),
@@ -50,7 +50,7 @@ pub fn serve(
     options: ServerOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), QueryError> {
-    let server = Server::http(&options.bind)
+    let server = Server::http(options.bind)
         .map_err(|e| QueryError::InvalidInput(format!("cannot listen on {}: {e}", options.bind)))?;
     let address = server
         .server_addr()
@@ -182,6 +182,7 @@ fn answer(
             ));
         }
         ("/update", _) => return Err(Reply::text(405, "updates are POSTed")),
+        ("/query", _) => return Err(Reply::text(405, "queries are sent with GET or POST")),
         ("/", Method::Get) => {
             return Ok(Reply::text(
                 200,

@@ -1,13 +1,10 @@
-//! `kale gen`: test data.
+//! `kale gen`: test data, written by `kale_datasets::gen`.
 
 use crate::cli::GenCommand;
-use anyhow::{Context, Result};
-use kale_datasets::qa::write_items;
-use kale_datasets::wikidata_facts::{FactsQaConfig, WikidataFacts};
-use kale_datasets::wordnet::WordNet;
-use kale_datasets::world::{generate_qa, QaConfig, World, WorldConfig};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use anyhow::Result;
+use kale_datasets::gen;
+use kale_datasets::wikidata_facts::FactsQaConfig;
+use kale_datasets::world::{QaConfig, WorldConfig};
 use std::time::Instant;
 
 pub fn run(command: GenCommand) -> Result<()> {
@@ -18,20 +15,12 @@ pub fn run(command: GenCommand) -> Result<()> {
             seed,
         } => {
             let started = Instant::now();
-            let world = World::generate(WorldConfig { entities, seed });
-            let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
-            let mut writer = BufWriter::with_capacity(1 << 20, file);
-            let triples = world
-                .write_ntriples(&mut writer)
-                .and_then(|n| writer.flush().map(|()| n))
-                .with_context(|| format!("writing {}", out.display()))?;
+            let (entities, triples) = gen::world(&out, WorldConfig { entities, seed })?;
             eprintln!(
-                "wrote {} entities, {triples} triples to {} in {:.1}s",
-                world.entities.len(),
+                "wrote {entities} entities, {triples} triples to {} in {:.1}s",
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
-            Ok(())
         }
         GenCommand::Qa {
             out,
@@ -41,31 +30,25 @@ pub fn run(command: GenCommand) -> Result<()> {
             questions,
             templates,
         } => {
-            let world = World::generate(WorldConfig { entities, seed });
             let config = QaConfig {
                 questions,
                 seed,
                 templates,
                 ..QaConfig::default()
             };
-            let qa = generate_qa(&world, &config)?;
-            let facts = facts.unwrap_or_else(|| out.with_extension("facts.jsonl"));
-            write_items(&out, &qa.questions)?;
-            write_items(&facts, &qa.facts)?;
-            eprintln!(
-                "wrote {} questions to {} and {} fact checks to {}",
-                qa.questions.len(),
-                out.display(),
-                qa.facts.len(),
-                facts.display()
-            );
-            if qa.questions.len() < questions {
+            let written = gen::world_qa(
+                &out,
+                facts.as_deref(),
+                WorldConfig { entities, seed },
+                &config,
+            )?;
+            eprintln!("{written}");
+            if written.question_count < questions {
                 eprintln!(
                     "(the world has room for only {} of the {questions} questions asked)",
-                    qa.questions.len()
+                    written.question_count
                 );
             }
-            Ok(())
         }
         GenCommand::WikidataFacts {
             task,
@@ -74,41 +57,22 @@ pub fn run(command: GenCommand) -> Result<()> {
             per_bridge,
             seed,
         } => {
-            let facts = WikidataFacts::read(&task)?;
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let graph = out.join("facts.nt");
-            let file =
-                File::create(&graph).with_context(|| format!("creating {}", graph.display()))?;
-            let mut writer = BufWriter::with_capacity(1 << 20, file);
-            let triples = facts
-                .write_ntriples(&mut writer)
-                .and_then(|n| writer.flush().map(|()| n))
-                .with_context(|| format!("writing {}", graph.display()))?;
-            eprintln!(
-                "{}: {} facts ({} prompts of no known shape skipped), {triples} triples -> {}",
-                task.display(),
-                facts.facts.len(),
-                facts.skipped.len(),
-                graph.display()
-            );
-            let (items, checks) = facts.generate_qa(&FactsQaConfig {
+            let config = FactsQaConfig {
                 questions,
                 seed,
                 per_bridge,
                 ..FactsQaConfig::default()
-            });
-            let qa = out.join("questions.jsonl");
-            let facts_file = out.join("questions.facts.jsonl");
-            write_items(&qa, &items)?;
-            write_items(&facts_file, &checks)?;
+            };
+            let written = gen::wikidata_facts(&task, &out, &config)?;
             eprintln!(
-                "wrote {} 2-hop questions to {} and {} fact checks to {}",
-                items.len(),
-                qa.display(),
-                checks.len(),
-                facts_file.display()
+                "{}: {} facts ({} prompts of no known shape skipped), {} triples -> {}",
+                task.display(),
+                written.facts,
+                written.skipped,
+                written.triples,
+                written.graph.display()
             );
-            Ok(())
+            eprintln!("{} (2-hop questions)", written.qa);
         }
         GenCommand::Wordnet {
             out,
@@ -117,30 +81,17 @@ pub fn run(command: GenCommand) -> Result<()> {
             questions,
             seed,
         } => {
-            let wordnet = WordNet::read(&dict)?;
-            let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
-            let mut writer = BufWriter::with_capacity(1 << 20, file);
-            let triples = wordnet.write_ntriples(&mut writer)?;
-            writer.flush()?;
+            let written = gen::wordnet(&dict, &out, qa.as_deref().map(|q| (q, questions, seed)))?;
             eprintln!(
-                "wrote {} synsets, {triples} triples to {}",
-                wordnet.synsets.len(),
+                "wrote {} synsets, {} triples to {}",
+                written.synsets,
+                written.triples,
                 out.display()
             );
-            if let Some(qa) = qa {
-                let (items, facts) = wordnet.generate_qa(questions, seed);
-                let facts_file = qa.with_extension("facts.jsonl");
-                write_items(&qa, &items)?;
-                write_items(&facts_file, &facts)?;
-                eprintln!(
-                    "wrote {} questions to {} and {} fact checks to {}",
-                    items.len(),
-                    qa.display(),
-                    facts.len(),
-                    facts_file.display()
-                );
+            if let Some(qa) = written.qa {
+                eprintln!("{qa}");
             }
-            Ok(())
         }
     }
+    Ok(())
 }

@@ -1,14 +1,12 @@
 //! One module per group of subcommands; each turns parsed arguments into crate calls and output.
 
 mod bench;
-mod bench_train;
 mod experiment;
 mod gen;
 mod model;
 mod paths;
 mod sparql;
 mod store;
-mod stream;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -50,7 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
             max_tokens,
             raw,
             device,
-        } => model::generate(&dir, &prompt, max_tokens, raw, &device),
+        } => model::generate(&dir, &prompt, max_tokens, raw, device),
         Command::Plot { metrics, out } => model::plot(&metrics, &out),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),

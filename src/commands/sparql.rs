@@ -1,26 +1,27 @@
 //! `kale sparql`, `kale update`, `kale serve`.
 
-use crate::cli::{ServeArgs, SparqlArgs, UpdateArgs};
+use crate::cli::{ServeArgs, SparqlArgs, SparqlText, UpdateArgs};
 use crate::commands::store::open_existing;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use kale_queries::{
-    serve as serve_http, write_results, LoadPolicy, QueryOptions, ServerOptions, SolutionsFormat,
+    serve as serve_http, write_results, LoadPolicy, OutputFormat, QueryOptions, ServerOptions,
     SparqlEngine,
 };
 use kg_store::Store;
-use oxrdfio::RdfFormat;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn text_of(inline: Option<String>, file: Option<&Path>) -> Result<String> {
-    match (inline, file) {
-        (Some(text), _) => Ok(text),
-        (None, Some(file)) => {
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+impl SparqlText {
+    /// The text given inline, or read from --file.
+    fn read(&self) -> Result<String> {
+        match (&self.text, &self.file) {
+            (Some(text), _) => Ok(text.clone()),
+            (None, Some(file)) => {
+                std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+            }
+            (None, None) => anyhow::bail!("give the text or --file"),
         }
-        (None, None) => Err(anyhow!("give the text or --file")),
     }
 }
 
@@ -29,17 +30,10 @@ fn seconds(s: f64) -> Option<Duration> {
 }
 
 pub fn query(args: SparqlArgs) -> Result<()> {
-    let text = text_of(args.query, args.file.as_deref())?;
-    let (solutions, graph) = match args.format.as_deref() {
-        None => (SolutionsFormat::Table, RdfFormat::NTriples),
-        Some(name) => match (SolutionsFormat::from_name(name), RdfFormat::from_extension(name)) {
-            (Some(s), _) => (s, RdfFormat::NTriples),
-            (None, Some(g)) => (SolutionsFormat::Table, g),
-            (None, None) => return Err(anyhow!("unknown format {name:?}: use table, json, xml, csv, tsv (solutions) or nt, ttl, nq, trig, rdf (graphs)")),
-        },
-    };
+    let text = args.text.read()?;
+    let (solutions, graph) = args.format.unwrap_or(OutputFormat::Table).formats();
     let engine = SparqlEngine::new(open_existing(&args.store)?);
-    let query = SparqlEngine::parse_query(&text, args.base.as_deref())?;
+    let query = SparqlEngine::parse_query(&text, args.text.base.as_deref())?;
     let options = QueryOptions {
         timeout: seconds(args.timeout),
         max_rows: (args.max_rows > 0).then_some(args.max_rows),
@@ -54,9 +48,9 @@ pub fn query(args: SparqlArgs) -> Result<()> {
 }
 
 pub fn update(args: UpdateArgs) -> Result<()> {
-    let text = text_of(args.update, args.file.as_deref())?;
+    let text = args.text.read()?;
     let engine = SparqlEngine::new(Store::open(&args.store)?);
-    let update = SparqlEngine::parse_update(&text, args.base.as_deref())?;
+    let update = SparqlEngine::parse_update(&text, args.text.base.as_deref())?;
     let summary = engine.update(&update, LoadPolicy::Allow)?;
     eprintln!(
         "{} operation(s): {} triples inserted, {} removed",

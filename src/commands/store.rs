@@ -2,29 +2,20 @@
 
 use crate::cli::{LoadArgs, TriplesArgs};
 use crate::progress::TerminalProgress;
-use anyhow::{anyhow, bail, Context, Result};
-use kg_store::{BulkLoader, GraphFilter, InputFormat, LoadInput, Store};
-use oxrdf::{NamedNode, Term};
+use anyhow::{bail, Context, Result};
+use kg_store::resolve::pattern_ids;
+use kg_store::{BulkLoader, GraphFilter, LoadInput, Store};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::str::FromStr;
 
 pub fn load(args: LoadArgs, progress: &TerminalProgress) -> Result<()> {
-    let format = args
-        .format
-        .as_deref()
-        .map(|f| {
-            InputFormat::from_name(f)
-                .ok_or_else(|| anyhow!("unknown format {f:?}: use nt, nq, ttl, trig or rdf"))
-        })
-        .transpose()?;
     let inputs: Vec<LoadInput> = args
         .files
         .iter()
         .map(|path| LoadInput {
             path: path.clone(),
-            format,
+            format: args.format,
             base_iri: args.base.clone(),
         })
         .collect();
@@ -70,42 +61,17 @@ pub fn dump(path: &Path, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// An IRI given with or without angle brackets.
-fn parse_iri(text: &str) -> Result<NamedNode> {
-    let inner = text.trim().trim_start_matches('<').trim_end_matches('>');
-    NamedNode::new(inner).map_err(|e| anyhow!("{text:?} is not an IRI: {e}"))
-}
-
-/// An IRI (bare or bracketed), a blank node or an N-Triples literal.
-pub fn parse_term(text: &str) -> Result<Term> {
-    let text = text.trim();
-    if text.starts_with('"') || text.starts_with("_:") || text.starts_with('<') {
-        Term::from_str(text).map_err(|e| anyhow!("{text:?} is not an RDF term: {e}"))
-    } else {
-        Ok(parse_iri(text)?.into())
-    }
-}
-
 pub fn triples(args: TriplesArgs) -> Result<()> {
     let store = Store::open_read_only(&args.store)?;
     let reader = store.reader();
     // A term the store never saw matches nothing.
-    let lookup = |text: Option<&String>, what: &str| -> Result<Option<Option<kg_store::TermId>>> {
-        let Some(text) = text else {
-            return Ok(Some(None));
-        };
-        let term = if what == "object" {
-            parse_term(text)?
-        } else {
-            parse_iri(text)?.into()
-        };
-        Ok(reader.term_id(term.as_ref())?.map(Some))
-    };
-    let (Some(s), Some(p), Some(o)) = (
-        lookup(args.subject.as_ref(), "subject")?,
-        lookup(args.predicate.as_ref(), "predicate")?,
-        lookup(args.object.as_ref(), "object")?,
-    ) else {
+    let Some([s, p, o]) = pattern_ids(
+        &reader,
+        args.subject.as_deref(),
+        args.predicate.as_deref(),
+        args.object.as_deref(),
+    )?
+    else {
         return Ok(());
     };
     let mut terms = kg_store::export::TermCache::new(&reader);

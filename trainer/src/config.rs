@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// The architectures the trainer implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Arch {
     Gpt2,
     /// Llama, Mistral and Qwen2: RMSNorm, rotary embeddings, grouped-query attention, SwiGLU.

@@ -21,26 +21,17 @@ use std::collections::BTreeMap;
 use tch::{Kind, Tensor};
 
 /// How choices are compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Score {
     /// Summed log-probability (the harness's `acc`).
+    #[value(alias = "acc")]
     Sum,
     /// Summed log-probability over the choice's length in characters (`acc_norm`).
+    #[value(alias = "acc_norm")]
     Norm,
     /// Mean log-probability per token.
     Mean,
-}
-
-impl Score {
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "sum" | "acc" => Self::Sum,
-            "norm" | "acc_norm" => Self::Norm,
-            "mean" => Self::Mean,
-            _ => return None,
-        })
-    }
 }
 
 #[derive(Clone, Debug)]

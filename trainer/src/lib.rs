@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod chat;
 pub mod checkpoint;
 pub mod config;
@@ -8,6 +9,7 @@ mod error;
 pub mod eval;
 pub mod generate;
 pub mod gguf;
+pub mod job;
 pub mod lora;
 pub mod loss;
 pub mod metrics;

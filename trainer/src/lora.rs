@@ -33,6 +33,31 @@ impl LoraConfig {
         }
     }
 
+    /// A rank of at least 1, a finite alpha and a dropout in [0, 1), or an error saying which.
+    pub fn check(&self) -> Result<()> {
+        let problem = if self.r < 1 {
+            Some(format!(
+                "the LoRA rank is {}: it must be at least 1",
+                self.r
+            ))
+        } else if !self.alpha.is_finite() {
+            Some(format!(
+                "the LoRA alpha is {}: it must be a number",
+                self.alpha
+            ))
+        } else if !(0.0..1.0).contains(&self.dropout) {
+            Some(format!(
+                "the LoRA dropout is {}: it must be in [0, 1)",
+                self.dropout
+            ))
+        } else if self.target_modules.is_empty() {
+            Some("no LoRA target modules given".to_owned())
+        } else {
+            None
+        };
+        problem.map_or(Ok(()), |p| Err(TrainerError::InvalidInput(p)))
+    }
+
     /// Whether a linear map (by its last name, `q_proj`) gets an adapter.
     pub fn targets(&self, name: &str) -> bool {
         self.target_modules.iter().any(|t| t == name)

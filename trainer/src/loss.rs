@@ -25,12 +25,42 @@ pub enum Divergence {
 }
 
 impl Divergence {
-    pub fn parse(name: &str, beta: f64) -> Option<Self> {
-        Some(match name {
-            "p||q" | "forward" => Self::Forward,
-            "q||p" | "reverse" => Self::Reverse,
-            "jsd" => Self::Jsd { beta },
-            _ => return None,
+    /// The same divergence with JSD's weight on p set to `beta` (others have none).
+    pub fn with_beta(self, beta: f64) -> Self {
+        match self {
+            Self::Jsd { .. } => Self::Jsd { beta },
+            other => other,
+        }
+    }
+
+    /// The name the command line and configurations use (`p||q`, `q||p`, `jsd`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Forward => "p||q",
+            Self::Reverse => "q||p",
+            Self::Jsd { .. } => "jsd",
+        }
+    }
+}
+
+/// Parsed by name; JSD's beta is 0.5 until [`Divergence::with_beta`].
+impl clap::ValueEnum for Divergence {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Forward, Self::Reverse, Self::Jsd { beta: 0.5 }]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            Self::Forward => PossibleValue::new("p||q")
+                .alias("forward")
+                .help("KL(p || q), the paper's"),
+            Self::Reverse => PossibleValue::new("q||p")
+                .alias("reverse")
+                .help("KL(q || p)"),
+            Self::Jsd { .. } => {
+                PossibleValue::new("jsd").help("Jensen-Shannon, weight --beta on p")
+            }
         })
     }
 }
@@ -48,18 +78,49 @@ pub enum Objective {
 }
 
 impl Objective {
-    pub fn parse(name: &str, lambda: f64) -> Option<Self> {
-        Some(match name {
-            "sft" => Self::Sft,
-            "ka" => Self::Ka,
-            "ka+sft" => Self::KaSft { lambda },
-            "rationale-sft" => Self::RationaleSft,
-            _ => return None,
-        })
+    /// The same objective with SFT's weight in `ka+sft` set to `lambda` (others have none).
+    pub fn with_lambda(self, lambda: f64) -> Self {
+        match self {
+            Self::KaSft { .. } => Self::KaSft { lambda },
+            other => other,
+        }
+    }
+
+    /// The name the command line and configurations use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sft => "sft",
+            Self::Ka => "ka",
+            Self::KaSft { .. } => "ka+sft",
+            Self::RationaleSft => "rationale-sft",
+        }
     }
 
     pub fn uses_teacher(self) -> bool {
         matches!(self, Self::Ka | Self::KaSft { .. })
+    }
+}
+
+/// Parsed by name; `ka+sft`'s lambda is 1 until [`Objective::with_lambda`].
+impl clap::ValueEnum for Objective {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Self::Sft,
+            Self::Ka,
+            Self::KaSft { lambda: 1.0 },
+            Self::RationaleSft,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        let help = match self {
+            Self::Sft => "cross-entropy of the answer",
+            Self::Ka => "KALE: the answer's distribution without the rationale matched to the teacher's with it",
+            Self::KaSft { .. } => "ka plus --lambda times sft",
+            Self::RationaleSft => "sft with the rationale in the prompt",
+        };
+        Some(PossibleValue::new(self.name()).help(help))
     }
 }
 

@@ -150,6 +150,16 @@ impl PromptFormat {
         Ok(format)
     }
 
+    /// The format asked for by name or file, or the model's default: the chat preset when its
+    /// tokenizer carries a chat template, plain otherwise.
+    pub fn for_model(name: Option<&str>, tokenizer: &TextTokenizer) -> Result<Self> {
+        match name {
+            Some(name) => Self::named(name),
+            None if tokenizer.chat_template.is_some() => Ok(Self::chat()),
+            None => Ok(Self::plain()),
+        }
+    }
+
     /// The format with its prompt inside the chat template (the answer starts the assistant's
     /// turn, so no delimiter).
     pub fn in_chat(mut self) -> Self {

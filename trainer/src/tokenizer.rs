@@ -38,11 +38,12 @@ pub struct TextTokenizer {
 pub const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 
 /// Which kind of tokenizer to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TokenizerKind {
     /// Byte-level BPE, as GPT-2's: any text encodes.
     Bpe,
     /// One id per lower-cased word (unknown words share one id): tiny vocabularies for tests.
+    #[value(name = "word")]
     WordLevel,
 }
 
@@ -288,4 +289,35 @@ fn tempfile_dir(near: &Path) -> Result<PathBuf> {
     let dir = parent.join(format!(".tokenizer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(TrainerError::io(&dir))?;
     Ok(dir)
+}
+
+/// Text to train a tokenizer on: the lines of a text file, or every string field of the records
+/// of a `.jsonl` file.
+pub fn read_corpus(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(TrainerError::io(path))?;
+    if path.extension().is_none_or(|e| e != "jsonl") {
+        return Ok(text.lines().map(str::to_owned).collect());
+    }
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| TrainerError::Config {
+                path: path.to_owned(),
+                message: format!("line {}: not JSON: {e}", n + 1),
+            })?;
+        strings(&value, &mut out);
+    }
+    Ok(out)
 }

@@ -80,7 +80,7 @@ pub type EvalSet<'a> = (
 );
 
 /// Who the KA target is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TeacherKind {
     /// The weights as fine-tuning started, kept fixed (the default).
@@ -116,6 +116,45 @@ pub struct TrainConfig {
 
 /// The default k of the kept teacher.
 pub const DEFAULT_TEACHER_TOP_K: usize = 128;
+
+impl TrainConfig {
+    /// Settings no run can train well with are refused before anything is written: a learning
+    /// rate that is not a positive number (`NaN`, `0`, `1e30`), empty batches, a temperature or
+    /// clip that is not a number.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: &str, value: f64| {
+            Err(TrainerError::InvalidInput(format!(
+                "{what} is {value}: {}",
+                match what {
+                    "the learning rate" => "it must be a positive number no larger than 10",
+                    "the temperature" => "it must be a positive number",
+                    _ => "it must be a finite number, 0 or more",
+                }
+            )))
+        };
+        let lr = self.optimizer.lr;
+        if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
+            return bad("the learning rate", lr);
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return bad("the temperature", self.temperature);
+        }
+        for (what, value) in [
+            ("the gradient clip", self.clip),
+            ("the weight decay", self.optimizer.weight_decay),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return bad(what, value);
+            }
+        }
+        if self.batch == 0 || self.micro_batch == 0 || self.epochs == 0 {
+            return Err(TrainerError::InvalidInput(
+                "the batch, the micro-batch and the epochs must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -489,6 +528,7 @@ impl<'a> Trainer<'a> {
         if examples.is_empty() {
             return Err(TrainerError::InvalidInput("no training examples".into()));
         }
+        self.config.check()?;
         std::fs::create_dir_all(out).map_err(TrainerError::io(out))?;
         let metrics_path = out.join("metrics.jsonl");
         let metrics_file = if self.step > 0 {

@@ -8,26 +8,28 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
 /// The dataset formats (see the module documentation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "lower")]
 pub enum QaFormat {
+    /// CommonsenseQA, OpenBookQA and ARC as released (`question.stem`, `question.choices`).
+    #[value(aliases = ["commonsenseqa", "obqa", "openbookqa", "arc"])]
     Csqa,
     /// The flattened form Hugging Face `datasets` writes.
+    #[value(alias = "huggingface")]
     Hf,
+    /// MMLU's headerless CSV.
+    #[value(alias = "csv")]
     Mmlu,
     Race,
+    /// One `{"question", "choices", "answer"}` object per line.
+    #[value(alias = "jsonl")]
     Plain,
 }
 
 impl QaFormat {
+    /// The format of a name or alias, in any case.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_lowercase().as_str() {
-            "csqa" | "commonsenseqa" | "obqa" | "openbookqa" | "arc" => Self::Csqa,
-            "hf" | "huggingface" => Self::Hf,
-            "mmlu" | "csv" => Self::Mmlu,
-            "race" => Self::Race,
-            "plain" | "jsonl" => Self::Plain,
-            _ => return None,
-        })
+        <Self as clap::ValueEnum>::from_str(name, true).ok()
     }
 }
 

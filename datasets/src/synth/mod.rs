@@ -19,9 +19,11 @@
 
 mod fact_checks;
 mod rationale;
+mod run;
 
 pub use fact_checks::{derive_fact_checks, FactCheckSummary};
 pub use rationale::Template;
+pub use run::{SynthRun, SynthRunReport, SynthSettings};
 
 use crate::error::Result;
 use crate::link::{Linker, Mention};

@@ -10,26 +10,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The RDF syntaxes the loader reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
+    #[value(name = "nt", aliases = ["ntriples", "n-triples"])]
     NTriples,
+    #[value(name = "nq", aliases = ["nquads", "n-quads"])]
     NQuads,
+    #[value(name = "ttl", alias = "turtle")]
     Turtle,
+    #[value(name = "trig")]
     TriG,
+    #[value(name = "rdf", aliases = ["xml", "rdfxml", "rdf/xml", "owl"])]
     RdfXml,
 }
 
 impl InputFormat {
     /// The short names of the command line (`nt`, `nq`, `ttl`, `trig`, `rdf`).
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_lowercase().as_str() {
-            "nt" | "ntriples" | "n-triples" => Self::NTriples,
-            "nq" | "nquads" | "n-quads" => Self::NQuads,
-            "ttl" | "turtle" => Self::Turtle,
-            "trig" => Self::TriG,
-            "rdf" | "xml" | "rdfxml" | "rdf/xml" | "owl" => Self::RdfXml,
-            _ => return None,
-        })
+        <Self as clap::ValueEnum>::from_str(name, true).ok()
     }
 
     /// Line-based formats split at newlines and parse in parallel.
