@@ -110,13 +110,28 @@ fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
+/// The request body as text, refused with 413 when it is (or says it is) over [`MAX_BODY`].
 fn body(request: &mut Request) -> Result<String, Reply> {
+    let too_large = |size: &str| {
+        Reply::text(
+            413,
+            format!("the request body is {size}: at most {MAX_BODY} bytes (16 MiB) are read"),
+        )
+    };
+    if let Some(declared) = request.body_length() {
+        if declared as u64 > MAX_BODY {
+            return Err(too_large(&format!("{declared} bytes")));
+        }
+    }
     let mut text = String::new();
     request
         .as_reader()
-        .take(MAX_BODY)
+        .take(MAX_BODY + 1)
         .read_to_string(&mut text)
         .map_err(|e| Reply::text(400, format!("cannot read the request body as UTF-8: {e}")))?;
+    if text.len() as u64 > MAX_BODY {
+        return Err(too_large("larger"));
+    }
     Ok(text)
 }
 
