@@ -93,6 +93,11 @@ pub fn run(system: &dyn System, test: &Test) -> Outcome {
     }
 }
 
+/// Whether the query orders its solutions (then so does the comparison).
+fn orders(query: &str) -> bool {
+    query.to_ascii_uppercase().contains("ORDER BY")
+}
+
 /// The default and named graphs of a test's dataset.
 fn dataset(test: &Test) -> Result<Vec<Quad>, String> {
     let mut data = Vec::new();
@@ -136,7 +141,7 @@ fn csv(system: &dyn System, test: &Test, query_iri: &str, query: &str) -> Outcom
     }
     writer.finish().expect("writing to memory");
     let actual = String::from_utf8(out).expect("CSV is UTF-8");
-    let ordered = query.to_ascii_uppercase().contains("ORDER BY");
+    let ordered = orders(query);
     if csv_rows(&expected, ordered) == csv_rows(&actual, ordered) {
         Outcome::Pass
     } else {
@@ -198,7 +203,7 @@ fn evaluate(system: &dyn System, test: &Test, query_iri: &str, query: &str) -> O
     let Some(result) = &test.result else {
         return Outcome::Unsupported("no expected result".into());
     };
-    let query_ordered = query.to_ascii_uppercase().contains("ORDER BY");
+    let query_ordered = orders(query);
     let (expected, ordered) = match expected(result, query_ordered) {
         Ok(expected) => expected,
         Err(e) => return Outcome::Unsupported(format!("the expected result: {e}")),

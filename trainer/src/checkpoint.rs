@@ -86,6 +86,9 @@ fn read_tensors(dir: &Path) -> Result<FxHashMap<String, (Tensor, PathBuf)>> {
 
 /// Loads a model directory onto a device, optionally with fresh LoRA adapters.
 pub fn load_model(dir: &Path, device: Device, lora: Option<LoraConfig>) -> Result<Loaded> {
+    if let Some(lora) = &lora {
+        lora.check()?;
+    }
     if !dir.is_dir() {
         return Err(TrainerError::Checkpoint {
             path: dir.to_owned(),

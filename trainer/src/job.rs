@@ -167,10 +167,6 @@ fn starting_model(
 
 /// Runs a fine-tuning job to its end, saving the model (and checkpoints) under `job.out`.
 pub fn train(job: &TrainJob, progress: &dyn Progress, note: Note<'_>) -> Result<TrainReport> {
-    job.config.check()?;
-    if let Some(lora) = &job.lora {
-        lora.check()?;
-    }
     let from = job.resume.as_deref().unwrap_or(&job.model);
     let loaded = starting_model(
         from,

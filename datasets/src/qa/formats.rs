@@ -514,7 +514,7 @@ fn read_race(file: &Path) -> Result<Vec<QaItem>, DatasetError> {
 }
 
 /// Writes items as plain JSONL (the format every command here reads back).
-pub fn write_items(file: &Path, items: &[QaItem]) -> Result<(), DatasetError> {
+pub fn write_items<T: serde::Serialize>(file: &Path, items: &[T]) -> Result<(), DatasetError> {
     let out = File::create(file).map_err(io(file))?;
     let mut out = BufWriter::new(out);
     for item in items {

@@ -3,13 +3,12 @@
 
 use super::fact_checks::{derive_fact_checks, FactCheckSummary};
 use super::{SynthConfig, SynthSummary, Synthesizer, Template};
-use crate::error::{DatasetError, Result};
+use crate::error::Result;
 use crate::qa::{read_items, write_items, QaFormat};
 use kg_store::paths::DEFAULT_MAX_DEGREE;
 use kg_store::progress::Progress;
 use kg_store::resolve::predicate_ids;
 use kg_store::{Store, StoreReader};
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 /// The synthesis settings as given, predicates by IRI.
@@ -99,13 +98,7 @@ impl SynthRun {
             }
             None => None,
         };
-        let io = || DatasetError::io(&self.out, None);
-        let mut writer = BufWriter::new(std::fs::File::create(&self.out).map_err(io())?);
-        for item in &out {
-            serde_json::to_writer(&mut writer, item).map_err(|e| io()(e.into()))?;
-            writer.write_all(b"\n").map_err(io())?;
-        }
-        writer.flush().map_err(io())?;
+        write_items(&self.out, &out)?;
         Ok(SynthRunReport { summary, derived })
     }
 }
