@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use kale_datasets::qa::QaFormat;
+use kale_datasets::synth::writer::{Generation, WriterOptions, WriterSpec};
 use kale_experiment::{DataSource, ObjectiveSpec};
 use kale_queries::OutputFormat;
 use kale_trainer::config::Arch;
@@ -14,6 +15,7 @@ use kg_store::bench::PairSample;
 use kg_store::InputFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 #[derive(Parser)]
 #[command(
@@ -99,7 +101,8 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Continue a prompt greedily with a model: a quick look at what it has learnt.
+    /// Continue a prompt with a model (greedy unless --temperature): a quick look at what it has
+    /// learnt.
     Generate {
         /// The model directory.
         #[arg(long)]
@@ -112,6 +115,15 @@ pub enum Command {
         /// Send the prompt as-is, not wrapped in the model's chat format (when it has one).
         #[arg(long)]
         raw: bool,
+        /// 0: greedy; else sample at this temperature.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f64,
+        /// Sample from the most probable tokens whose probability mass reaches this.
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f64,
+        /// The sampling seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         /// cpu, cuda or cuda:N.
         #[arg(long, default_value = "cpu", value_parser = parse_device)]
         device: Device,
@@ -237,6 +249,78 @@ pub struct SynthArgs {
     /// Print the summary as JSON on standard output.
     #[arg(long)]
     pub json_summary: bool,
+    #[command(flatten)]
+    pub writer: WriterArgs,
+}
+
+/// Who writes the rationales: the template (verbalised paths), a local model or an
+/// OpenAI-compatible server; a model's text is used only where it names the entities of one of
+/// the item's paths.
+#[derive(Args, Clone, Debug)]
+pub struct WriterArgs {
+    /// template, model:DIR (a Hugging Face-layout model) or openai:URL (a chat-completions
+    /// server's base URL, e.g. openai:http://127.0.0.1:8080/v1).
+    #[arg(long, default_value = "template", value_parser = WriterSpec::from_str)]
+    pub writer: WriterSpec,
+    /// The model an OpenAI-compatible server is asked for.
+    #[arg(long)]
+    pub writer_model: Option<String>,
+    /// A prompt template file with {question}, {choices}, {answer} and {facts}
+    /// (default: the built-in one, datasets/prompts/rationale.txt).
+    #[arg(long)]
+    pub writer_prompt: Option<PathBuf>,
+    /// Where written rationales are cached (default: beside the output).
+    #[arg(long)]
+    pub writer_cache: Option<PathBuf>,
+    /// Longer rationales are refused (the template's is used).
+    #[arg(long, default_value_t = kale_datasets::synth::writer::DEFAULT_MAX_CHARS)]
+    pub writer_max_chars: usize,
+    #[arg(long, default_value_t = 96)]
+    pub writer_max_tokens: usize,
+    /// 0: greedy (deterministic); else sample at this temperature.
+    #[arg(long, default_value_t = 0.0)]
+    pub writer_temperature: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub writer_top_p: f64,
+    #[arg(long, default_value_t = 0)]
+    pub writer_seed: u64,
+    /// Requests in flight to an OpenAI-compatible server.
+    #[arg(long, default_value_t = 4)]
+    pub writer_concurrency: usize,
+    /// Seconds per request to an OpenAI-compatible server.
+    #[arg(long, default_value_t = 120.0)]
+    pub writer_timeout: f64,
+    /// The environment variable that holds the server's API key.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub writer_key_env: String,
+    /// Prompts generated at once by a local model.
+    #[arg(long, default_value_t = 8)]
+    pub writer_batch: usize,
+    /// Where a local writer model runs: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub writer_device: Device,
+}
+
+impl WriterArgs {
+    pub fn options(&self) -> WriterOptions {
+        WriterOptions {
+            spec: self.writer.clone(),
+            model_name: self.writer_model.clone(),
+            prompt: self.writer_prompt.clone(),
+            cache: self.writer_cache.clone(),
+            max_chars: self.writer_max_chars,
+            generation: Generation {
+                max_tokens: self.writer_max_tokens,
+                temperature: self.writer_temperature,
+                top_p: self.writer_top_p,
+                seed: self.writer_seed,
+            },
+            concurrency: self.writer_concurrency,
+            timeout_secs: self.writer_timeout,
+            key_env: self.writer_key_env.clone(),
+            batch: self.writer_batch,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -284,6 +368,9 @@ pub struct TrainArgs {
     /// With --store: also write the synthesised items here (JSONL).
     #[arg(long)]
     pub write_synth: Option<PathBuf>,
+    /// Who writes the rationales when streaming from --store.
+    #[command(flatten)]
+    pub writer: WriterArgs,
     #[arg(long, default_value = "sft")]
     pub objective: Objective,
     #[arg(long)]
@@ -464,6 +551,9 @@ pub struct ExperimentArgs {
     /// Keep each seed's store (removed by default: they are regenerated from the seed).
     #[arg(long)]
     pub keep_stores: bool,
+    /// Who writes the rationales (with --model).
+    #[command(flatten)]
+    pub writer: WriterArgs,
 }
 
 #[derive(Args)]

@@ -39,6 +39,10 @@ pub enum DatasetError {
     /// The linker's label automaton could not be built.
     #[error("building the label FST: {0}")]
     Fst(#[from] fst::Error),
+    /// A rationale writer that failed (a server unreachable or answering garbage, a model that
+    /// would not load).
+    #[error("rationale writer {writer}: {message}")]
+    Writer { writer: String, message: String },
     #[error(transparent)]
     Store(#[from] kg_store::StoreError),
 }

@@ -33,6 +33,10 @@ pub struct ExperimentRun {
     pub out: PathBuf,
     /// Keep each run's store (they are rebuilt from the data otherwise).
     pub keep_stores: bool,
+    /// A language model that writes the rationales (pretrained-model experiments; `None`: the
+    /// template). Its cache is `OUT/data/rationale-cache` unless the options name one, so the
+    /// seeds and objectives of a run, and its reruns, share what it wrote.
+    pub writer: Option<kale_trainer::writer::WriterChoice>,
 }
 
 /// What an experiment wrote.
@@ -51,6 +55,15 @@ pub fn run(
     say: Say<'_>,
 ) -> Result<Outcome> {
     config.check()?;
+    let writes = run
+        .writer
+        .as_ref()
+        .is_some_and(|w| w.options.spec != kale_datasets::synth::writer::WriterSpec::Template);
+    if writes && config.pretrained.is_none() {
+        return Err(ExperimentError::Config(
+            "--writer applies to experiments that fine-tune a pretrained model (--model DIR); a small model trained from scratch learns the template's sentences".into(),
+        ));
+    }
     let out = &run.out;
     fs::create_dir_all(out).map_err(ExperimentError::io(out))?;
     let started = Instant::now();
@@ -59,7 +72,13 @@ pub fn run(
             say(&format!("== data: {}", config.data.name()));
             let dir = out.join("data");
             fs::create_dir_all(&dir).map_err(ExperimentError::io(&dir))?;
-            Some(synthesis::synthesise_real(config, &dir, progress, say)?)
+            Some(synthesis::synthesise_real(
+                config,
+                &dir,
+                run.writer.as_ref(),
+                progress,
+                say,
+            )?)
         }
         None => None,
     };

@@ -11,6 +11,7 @@ use kale_datasets::synth::{
     derive_fact_checks, SynthConfig, SynthSummary, Synthesized, Synthesizer,
 };
 use kale_trainer::data::Example;
+use kale_trainer::writer::WriterChoice;
 use kg_store::progress::Progress;
 use std::fs;
 use std::path::Path;
@@ -65,21 +66,34 @@ pub fn write_split(dir: &Path, train: &[&Synthesized], test: &[&Synthesized]) ->
 pub fn synthesise_real(
     config: &ExperimentConfig,
     dir: &Path,
+    writer: Option<&WriterChoice>,
     progress: &dyn Progress,
     say: Say<'_>,
 ) -> Result<Synthesised> {
     // Real data does not depend on the seed; the seed splits it.
     let dataset = data::prepare(config, 0, dir, progress)?;
-    let synthesizer = Synthesizer::new(
-        &dataset.store,
-        SynthConfig {
-            max_hops: config.max_hops,
-            paths: config.paths,
-            ..SynthConfig::default()
-        },
-    )?;
+    let synth_config = SynthConfig {
+        max_hops: config.max_hops,
+        paths: config.paths,
+        ..SynthConfig::default()
+    };
+    let template = synth_config.template.clone();
+    let synthesizer = Synthesizer::new(&dataset.store, synth_config)?;
     let started = Instant::now();
     let (mut questions, summary) = synthesize(&synthesizer, &dataset.questions, progress)?;
+    let rewriter = match writer {
+        Some(choice) => kale_trainer::writer::rewriter(
+            &choice.options,
+            template,
+            &dir.join("rationale-cache"),
+            choice.device,
+        )?,
+        None => None,
+    };
+    if let Some(rewriter) = rewriter {
+        let written = rewriter.rewrite(&mut questions, progress)?;
+        say(&format!("   {written}"));
+    }
     let facts = if dataset.facts.is_empty() {
         let (checks, derived) = derive_fact_checks(&synthesizer, &mut questions, 4, 42)?;
         say(&format!(

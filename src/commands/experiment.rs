@@ -43,6 +43,10 @@ pub fn run(args: ExperimentArgs, progress: &TerminalProgress) -> Result<()> {
         first_seed: args.seed,
         out: args.out,
         keep_stores: args.keep_stores,
+        writer: Some(kale_trainer::writer::WriterChoice {
+            options: args.writer.options(),
+            device: args.writer.writer_device,
+        }),
     };
     let outcome = kale_experiment::run(&config, &run, progress, &say)?;
     println!("\n{}", outcome.markdown);

@@ -12,6 +12,7 @@ mod synth;
 use crate::cli::{Cli, Command};
 use crate::progress::TerminalProgress;
 use anyhow::Result;
+use kale_datasets::synth::writer::Generation;
 
 pub fn run(cli: Cli) -> Result<()> {
     let progress = TerminalProgress::new(cli.quiet);
@@ -47,8 +48,22 @@ pub fn run(cli: Cli) -> Result<()> {
             prompt,
             max_tokens,
             raw,
+            temperature,
+            top_p,
+            seed,
             device,
-        } => model::generate(&dir, &prompt, max_tokens, raw, device),
+        } => model::generate(
+            &dir,
+            &prompt,
+            &Generation {
+                max_tokens,
+                temperature,
+                top_p,
+                seed,
+            },
+            raw,
+            device,
+        ),
         Command::Plot { metrics, out } => model::plot(&metrics, &out),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
         Command::Paths(args) => paths::paths(args),

@@ -5,12 +5,14 @@
 use crate::cli::{EvalArgs, InitModelArgs, TrainArgs};
 use crate::progress::TerminalProgress;
 use anyhow::Result;
+use kale_datasets::synth::writer::Generation;
 use kale_trainer::eval::{Accuracy, EvalReport};
 use kale_trainer::job::{self, EvalJob, InitModel, TrainData, TrainJob};
 use kale_trainer::lora::LoraConfig;
 use kale_trainer::optim::AdamWConfig;
 use kale_trainer::runtime::{self, Device};
 use kale_trainer::train::TrainConfig;
+use kale_trainer::writer::WriterChoice;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -86,6 +88,10 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
                 .clone()
                 .expect("clap requires --dataset with --store"),
             write_synth: args.write_synth.clone(),
+            writer: Some(WriterChoice {
+                options: args.writer.options(),
+                device: args.writer.writer_device,
+            }),
         },
         (None, Some(data)) => TrainData::File(data.clone()),
         (None, None) => unreachable!("clap requires --data without --store"),
@@ -119,6 +125,9 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
     }
     if let Some(n) = report.synthesized {
         eprintln!("synthesised {n} examples while training");
+    }
+    if let Some(w) = &report.writer {
+        eprintln!("{w}");
     }
     let summary = &report.summary;
     eprintln!(
@@ -239,11 +248,11 @@ pub fn import_gguf(file: &Path, out: &Path) -> Result<()> {
 pub fn generate(
     dir: &Path,
     prompt: &str,
-    max_tokens: usize,
+    generation: &Generation,
     raw: bool,
     device: Device,
 ) -> Result<()> {
-    println!("{}", job::generate(dir, prompt, max_tokens, raw, device)?);
+    println!("{}", job::generate(dir, prompt, generation, raw, device)?);
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use crate::commands::store::open_existing;
 use crate::progress::TerminalProgress;
 use anyhow::Result;
 use kale_datasets::link::Linker;
-use kale_datasets::synth::{SynthRun, SynthSettings};
+use kale_datasets::synth::{SynthRun, SynthSettings, Template};
 use kg_store::labels::Labels;
 use kg_store::resolve::plain;
 use kg_store::Adjacency;
@@ -61,10 +61,16 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
             deny: args.deny,
             forward_only: args.forward_only,
             lang: args.lang,
-            template: args.template,
+            template: args.template.clone(),
         },
     };
-    let report = run.run(&store, progress)?;
+    let rewriter = kale_trainer::writer::rewriter(
+        &args.writer.options(),
+        Template::parse(&args.template),
+        &run.default_cache(),
+        args.writer.writer_device,
+    )?;
+    let report = run.run(&store, rewriter.as_ref(), progress)?;
     if let Some(path) = &run.fact_checks {
         eprintln!("fact checks -> {}", path.display());
     }

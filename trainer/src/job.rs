@@ -8,7 +8,7 @@ use crate::config::{Arch, ModelConfig, ModelShape};
 use crate::data::{load_examples, PromptEncoder};
 use crate::error::{Result, TrainerError};
 use crate::eval::{evaluate, EvalOptions, EvalReport, Score};
-use crate::generate::{chat_prompt, greedy};
+use crate::generate::{chat_prompt, generate as generate_tokens, GenerateRequest};
 use crate::lora::LoraConfig;
 use crate::model::CausalLm;
 use crate::prompt::PromptFormat;
@@ -16,6 +16,7 @@ use crate::runtime::{self, Device};
 use crate::stream::{StreamLimits, StreamingExamples};
 use crate::tokenizer::{read_corpus, TextTokenizer, TokenizerKind, END_OF_TEXT};
 use crate::train::{TokenizedExamples, TrainConfig, TrainSummary, Trainer};
+use crate::writer;
 use kale_datasets::qa::read_items;
 use kale_datasets::synth::SynthConfig;
 use kg_store::progress::Progress;
@@ -103,6 +104,9 @@ pub enum TrainData {
         dataset: PathBuf,
         /// Also write the synthesised items here (JSONL).
         write_synth: Option<PathBuf>,
+        /// A language model that writes the rationales (`None`: the template); its cache is
+        /// `OUT/rationale-cache` unless the options name one.
+        writer: Option<writer::WriterChoice>,
     },
 }
 
@@ -137,6 +141,8 @@ pub struct TrainReport {
     pub skipped: usize,
     /// Examples synthesised while training (store data).
     pub synthesized: Option<usize>,
+    /// What the rationale writer did (store data with a language-model writer).
+    pub writer: Option<kale_datasets::synth::writer::WriterSummary>,
 }
 
 /// The model a run starts from: `from` with fresh adapters, or a checkpoint's base and
@@ -206,6 +212,7 @@ pub fn train(job: &TrainJob, progress: &dyn Progress, note: Note<'_>) -> Result<
         summary: TrainSummary::default(),
         skipped: 0,
         synthesized: None,
+        writer: None,
     };
     report.summary = match &job.data {
         TrainData::File(data) => {
@@ -218,6 +225,7 @@ pub fn train(job: &TrainJob, progress: &dyn Progress, note: Note<'_>) -> Result<
             store,
             dataset,
             write_synth,
+            writer,
         } => {
             let items = read_items(dataset, None)?;
             // A follower: another process (kale serve --allow-update, kale update) may write
@@ -228,20 +236,31 @@ pub fn train(job: &TrainJob, progress: &dyn Progress, note: Note<'_>) -> Result<
                 &loaded.tokenizer.path,
                 loaded.tokenizer.eos,
             )?);
+            let synth = SynthConfig::default();
+            let template = synth.template.clone();
             let mut examples = StreamingExamples::new(
                 store,
                 items,
-                SynthConfig::default(),
+                synth,
                 tokenizer,
                 encoder,
                 StreamLimits::default(),
             )?;
+            if let Some(choice) = writer {
+                let cache = job.out.join("rationale-cache");
+                if let Some(rewriter) =
+                    writer::rewriter(&choice.options, template, &cache, choice.device)?
+                {
+                    examples = examples.with_rewriter(rewriter);
+                }
+            }
             if let Some(path) = write_synth {
                 let file = std::fs::File::create(path).map_err(TrainerError::io(path))?;
                 examples.write_synthesized(Box::new(std::io::BufWriter::new(file)));
             }
             let summary = trainer.run(&mut examples, &job.out, progress, eval)?;
             report.synthesized = Some(examples.synthesized());
+            report.writer = examples.writer_summary();
             summary
         }
     };
@@ -314,15 +333,17 @@ pub fn merge_lora(model: &Path, adapters: &Path, out: &Path) -> Result<()> {
     save_model(&loaded.model, &loaded.tokenizer, out)
 }
 
-/// Continues `prompt` greedily by at most `max_tokens` tokens; unless `raw`, the prompt is
-/// first wrapped in the model's chat format (when it has one).
+/// Continues `prompt` by at most `generation.max_tokens` tokens (greedy at temperature 0, else
+/// sampled from `generation.seed`); unless `raw`, the prompt is first wrapped in the model's chat
+/// format (when it has one).
 pub fn generate(
     dir: &Path,
     prompt: &str,
-    max_tokens: usize,
+    generation: &kale_datasets::synth::writer::Generation,
     raw: bool,
     device: Device,
 ) -> Result<String> {
+    generation.check()?;
     let loaded = load_model(dir, device, None)?;
     let text = if raw {
         prompt.to_owned()
@@ -330,6 +351,15 @@ pub fn generate(
         chat_prompt(&loaded.tokenizer, prompt)?
     };
     let ids = loaded.tokenizer.encode_prompt(&text)?;
-    let new = greedy(&loaded.model, &loaded.tokenizer, &ids, max_tokens)?;
-    loaded.tokenizer.decode(&new)
+    let new = generate_tokens(
+        &loaded.model,
+        &loaded.tokenizer,
+        &GenerateRequest {
+            prompts: &[ids],
+            seeds: &[generation.seed],
+            generation,
+            kv_cache: true,
+        },
+    )?;
+    loaded.tokenizer.decode(&new[0])
 }

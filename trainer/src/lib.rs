@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod stream;
 pub mod tokenizer;
 pub mod train;
+pub mod writer;
 
 pub use error::{Result, TrainerError};
 

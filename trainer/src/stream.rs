@@ -7,6 +7,10 @@
 //!   on the same synthesised data (same seed, unchanged store).
 //! - Backpressure: a worker claims an example only while fewer than `capacity` are waiting, so a
 //!   fast synthesis never outruns memory, and a slow one is the only thing the loop waits on.
+//! - Rationale writers: with a language model writing the rationales (see
+//!   `kale_datasets::synth::writer`), each worker has its item's rationale written before it is
+//!   tokenised, one item per request, so a greedy writer gives the same text whatever the
+//!   workers' timing; its cache makes every epoch after the first ask nothing.
 //! - Freshness: every epoch starts by catching up with the store (a follower of another writing
 //!   process sees its commits), refreshing the adjacency and rebuilding the linker, so examples
 //!   synthesised after a committed update see its edges and labels.
@@ -16,7 +20,9 @@ use crate::error::{Result, TrainerError};
 use crate::tokenizer::TextTokenizer;
 use crate::train::Examples;
 use kale_datasets::qa::QaItem;
+use kale_datasets::synth::writer::{Rewriter, WriterSummary};
 use kale_datasets::synth::{SynthConfig, Synthesized, Synthesizer};
+use kg_store::progress::NoProgress;
 use kg_store::{Adjacency, Store};
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -36,6 +42,9 @@ struct Shared {
     stop: AtomicBool,
     synthesized: AtomicUsize,
 }
+
+/// What the writer did, all epochs.
+type WriterCounts = Arc<Mutex<WriterSummary>>;
 
 /// How much a stream runs ahead of the loop.
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +81,8 @@ pub struct StreamingExamples {
     position: FxHashMap<usize, usize>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    rewriter: Option<Arc<Rewriter>>,
+    written: WriterCounts,
     write: Option<Box<dyn Write + Send>>,
     started: Instant,
 }
@@ -125,8 +136,27 @@ impl StreamingExamples {
                 synthesized: AtomicUsize::new(0),
             }),
             threads: Vec::new(),
+            rewriter: None,
+            written: Arc::default(),
             write: None,
             started: Instant::now(),
+        })
+    }
+
+    /// Has a language model write the rationales (the template's stand where its text is
+    /// refused).
+    pub fn with_rewriter(mut self, rewriter: Rewriter) -> Self {
+        self.rewriter = Some(Arc::new(rewriter));
+        self
+    }
+
+    /// What the rationale writer did so far, when there is one.
+    pub fn writer_summary(&self) -> Option<WriterSummary> {
+        self.rewriter.as_ref().map(|_| {
+            self.written
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
         })
     }
 
@@ -193,6 +223,8 @@ impl Examples for StreamingExamples {
             let tokenizer = Arc::clone(&self.tokenizer);
             let encoder = self.encoder.clone();
             let capacity = self.capacity;
+            let rewriter = self.rewriter.clone();
+            let written = Arc::clone(&self.written);
             self.threads.push(std::thread::spawn(move || loop {
                 // Claim the next position once fewer than `capacity` wait for the loop.
                 let k = {
@@ -218,6 +250,17 @@ impl Examples for StreamingExamples {
                 let item = &items[order[k]];
                 let result = synthesizer
                     .synthesize(item)
+                    .and_then(|mut s| {
+                        if let Some(rewriter) = &rewriter {
+                            let done =
+                                rewriter.rewrite(std::slice::from_mut(&mut s), &NoProgress)?;
+                            written
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .add(&done);
+                        }
+                        Ok(s)
+                    })
                     .map_err(TrainerError::from)
                     .and_then(|s| {
                         let rationale = (!s.rationale.is_empty()).then(|| s.rationale.clone());

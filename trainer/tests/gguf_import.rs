@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::{assert_encodes_as, python};
+use common::{assert_encodes_as, assert_generates_as_transformers, python};
+use kale_datasets::synth::writer::Generation;
 use kale_trainer::checkpoint::load_model;
-use kale_trainer::generate::{chat_prompt, greedy};
+use kale_trainer::generate::{chat_prompt, generate, GenerateRequest};
 use kale_trainer::gguf::{import_gguf, GgufFile};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -63,9 +64,31 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
         "smollm2",
     );
 
-    let answer = greedy(&loaded.model, &loaded.tokenizer, &ids, 16).unwrap();
-    let answer = loaded.tokenizer.decode(&answer).unwrap();
+    let generation = Generation {
+        max_tokens: 16,
+        ..Generation::default()
+    };
+    let answer = generate(
+        &loaded.model,
+        &loaded.tokenizer,
+        &GenerateRequest {
+            prompts: &[ids.clone()],
+            seeds: &[0],
+            generation: &generation,
+            kv_cache: true,
+        },
+    )
+    .unwrap();
+    let answer = loaded.tokenizer.decode(&answer[0]).unwrap();
     assert!(answer.contains("Paris"), "answered {answer:?}");
+    // Batched and cached, as the rationale writer runs it: transformers' greedy tokens.
+    let longer = chat_prompt(
+        &loaded.tokenizer,
+        "Explain in two sentences why the sky is blue during the day.",
+    )
+    .unwrap();
+    let longer = loaded.tokenizer.encode_prompt(&longer).unwrap();
+    assert_generates_as_transformers(&out, "smollm2", &[ids.clone(), longer], 24);
 
     // The model's own chat template, rendered by minijinja, gives transformers' ids: for a
     // question as the chat prompt format renders it, without and with its rationale.

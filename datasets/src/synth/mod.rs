@@ -20,6 +20,7 @@
 mod fact_checks;
 mod rationale;
 mod run;
+pub mod writer;
 
 pub use fact_checks::{derive_fact_checks, FactCheckSummary};
 pub use rationale::Template;
@@ -128,6 +129,14 @@ pub struct Synthesized {
     pub paths: Vec<LabelledPath>,
     /// Empty when there is no evidence.
     pub rationale: String,
+    /// Who wrote `rationale`.
+    pub rationale_by: writer::RationaleSource,
+    /// The template's rationale, when a writer's replaced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_rationale: Option<String>,
+    /// A writer's text that failed the grounding check (the template stands instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_rationale: Option<String>,
 }
 
 impl Synthesized {
@@ -493,6 +502,9 @@ impl Synthesizer {
             evidence,
             paths: labelled,
             rationale,
+            rationale_by: writer::RationaleSource::Template,
+            template_rationale: None,
+            refused_rationale: None,
         })
     }
 

@@ -2,6 +2,7 @@
 //! filters given by IRI, fact checks derived on request.
 
 use super::fact_checks::{derive_fact_checks, FactCheckSummary};
+use super::writer::{Rewriter, WriterSummary};
 use super::{SynthConfig, SynthSummary, Synthesizer, Template};
 use crate::error::Result;
 use crate::qa::{read_items, write_items, QaFormat};
@@ -81,15 +82,33 @@ pub struct SynthRun {
 #[derive(Clone, Debug)]
 pub struct SynthRunReport {
     pub summary: SynthSummary,
+    /// What the rationale writer did, when one was asked for.
+    pub writer: Option<WriterSummary>,
     pub derived: Option<FactCheckSummary>,
 }
 
 impl SynthRun {
-    pub fn run(&self, store: &Store, progress: &dyn Progress) -> Result<SynthRunReport> {
+    /// Where a writer's completions are cached unless told otherwise: beside the output
+    /// (`synth.jsonl` -> `synth.rationale-cache/`).
+    pub fn default_cache(&self) -> PathBuf {
+        self.out.with_extension("rationale-cache")
+    }
+
+    /// Synthesises the dataset; with a `rewriter`, a language model writes the rationales
+    /// (the template's stand where its text is refused).
+    pub fn run(
+        &self,
+        store: &Store,
+        rewriter: Option<&Rewriter>,
+        progress: &dyn Progress,
+    ) -> Result<SynthRunReport> {
         let items = read_items(&self.dataset, self.format)?;
         let config = self.settings.config(&store.reader())?;
         let synthesizer = Synthesizer::new(store, config)?;
         let (mut out, summary) = synthesizer.synthesize_all(&items, progress)?;
+        let writer = rewriter
+            .map(|r| r.rewrite(&mut out, progress))
+            .transpose()?;
         let derived = match &self.fact_checks {
             Some(path) => {
                 let (checks, derived) = derive_fact_checks(&synthesizer, &mut out, 4, 42)?;
@@ -99,7 +118,11 @@ impl SynthRun {
             None => None,
         };
         write_items(&self.out, &out)?;
-        Ok(SynthRunReport { summary, derived })
+        Ok(SynthRunReport {
+            summary,
+            writer,
+            derived,
+        })
     }
 }
 
@@ -116,6 +139,12 @@ impl SynthRunReport {
             "with_relations": s.with_relations,
             "seconds": s.seconds, "items_per_sec": s.items_per_second(),
             "fact_checks": self.derived,
+            "writer": self.writer.as_ref().map(|w| serde_json::json!({
+                "writer": w.writer, "items": w.items, "accepted": w.accepted,
+                "acceptance": w.acceptance(), "generated": w.generated, "cached": w.cached,
+                "ungrounded": w.ungrounded, "too_long": w.too_long, "empty": w.empty,
+                "seconds": w.seconds,
+            })),
         })
     }
 }
@@ -137,6 +166,9 @@ impl std::fmt::Display for SynthRunReport {
                 s.with_relations
             )
         });
+        if let Some(w) = &self.writer {
+            writeln!(f, "{w}")?;
+        }
         write!(
             f,
             "synthesised {} items in {:.1}s ({:.0} items/s): coverage {:.1}% ({} with paths, {} with partial evidence only, {} with nothing), {:.2} paths per item{right_first}",

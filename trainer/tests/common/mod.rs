@@ -78,3 +78,66 @@ pub fn assert_encodes_as(
         );
     }
 }
+
+/// Our batched greedy generation, with and without the KV cache, and transformers' `generate`
+/// of each prompt alone: the same tokens, for prompts of different lengths (left padding).
+pub fn assert_generates_as_transformers(
+    dir: &Path,
+    name: &str,
+    prompts: &[Vec<i64>],
+    max_tokens: usize,
+) {
+    let loaded = kale_trainer::checkpoint::load_model(dir, tch::Device::Cpu, None).unwrap();
+    let stops: Vec<i64> = loaded
+        .tokenizer
+        .eos
+        .into_iter()
+        .chain(loaded.tokenizer.token_id("<|im_end|>"))
+        .collect();
+    let generation = kale_datasets::synth::writer::Generation {
+        max_tokens,
+        ..kale_datasets::synth::writer::Generation::default()
+    };
+    let seeds = vec![0; prompts.len()];
+    let run = |kv_cache| {
+        kale_trainer::generate::generate(
+            &loaded.model,
+            &loaded.tokenizer,
+            &kale_trainer::generate::GenerateRequest {
+                prompts,
+                seeds: &seeds,
+                generation: &generation,
+                kv_cache,
+            },
+        )
+        .unwrap()
+    };
+    let cached = run(true);
+    assert_eq!(cached, run(false), "{name}: the cache changes the tokens");
+    let theirs: Vec<Vec<i64>> = serde_json::from_str(&python(&[
+        "generate",
+        dir.to_str().unwrap(),
+        &serde_json::to_string(prompts).unwrap(),
+        &serde_json::to_string(&stops).unwrap(),
+        &max_tokens.to_string(),
+    ]))
+    .unwrap();
+    assert_eq!(cached, theirs, "{name}: tokens differ from transformers'");
+    assert!(
+        cached.iter().any(|t| !t.is_empty()),
+        "{name}: nothing generated"
+    );
+    // One prompt alone gives what it gave in the batch.
+    let alone = kale_trainer::generate::generate(
+        &loaded.model,
+        &loaded.tokenizer,
+        &kale_trainer::generate::GenerateRequest {
+            prompts: &prompts[1..2],
+            seeds: &seeds[..1],
+            generation: &generation,
+            kv_cache: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(alone[0], cached[1], "{name}: batching changes the tokens");
+}

@@ -9,6 +9,9 @@
                       (to OUT, a safetensors file) and the token ids of fixed strings (stdout)
   quants OUT          a GGUF file of small tensors in every type we dequantise, written by the
                       gguf package, and their values as gguf-py dequantises them (OUT.safetensors)
+  generate DIR IDS STOPS N
+                      transformers' greedy generate (KV cache on) of each prompt in IDS, one at a
+                      time: at most N new tokens, ending at any id in STOPS (not included)
   chat DIR MESSAGES   transformers' apply_chat_template of each user message (a JSON list) with
                       the generation prompt, as text and as ids, from DIR's tokenizer files
 """
@@ -159,6 +162,25 @@ def chat(directory, messages):
     print(json.dumps(out))
 
 
+def generate(directory, ids, stops, n):
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    stops = json.loads(stops)
+    out = []
+    for prompt in json.loads(ids):
+        with torch.no_grad():
+            sequence = model.generate(torch.tensor([prompt]), max_new_tokens=int(n), do_sample=False,
+                                      use_cache=True, eos_token_id=stops or None, pad_token_id=0,
+                                      attention_mask=torch.ones(1, len(prompt), dtype=torch.long))
+        new = sequence[0, len(prompt):].tolist()
+        for i, t in enumerate(new):
+            if t in stops:
+                new = new[:i]
+                break
+        out.append(new)
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "make":
@@ -171,5 +193,7 @@ if __name__ == "__main__":
         gguf_logits(sys.argv[2], sys.argv[3], sys.argv[4])
     elif command == "quants":
         quants(sys.argv[2])
+    elif command == "generate":
+        generate(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif command == "chat":
         chat(sys.argv[2], sys.argv[3])
