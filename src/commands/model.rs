@@ -88,10 +88,10 @@ pub fn train(args: TrainArgs, progress: &TerminalProgress) -> Result<()> {
                 .clone()
                 .expect("clap requires --dataset with --store"),
             write_synth: args.write_synth.clone(),
-            writer: Some(WriterChoice {
+            writer: Some(Box::new(WriterChoice {
                 options: args.writer.options(),
                 device: args.writer.writer_device,
-            }),
+            })),
         },
         (None, Some(data)) => TrainData::File(data.clone()),
         (None, None) => unreachable!("clap requires --data without --store"),

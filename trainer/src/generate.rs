@@ -228,8 +228,8 @@ impl Batch {
         let mut mask = Vec::with_capacity(rows as usize * time as usize * columns);
         for (row, real) in self.ids.iter().zip(&self.real) {
             let pad = real.iter().take_while(|r| !**r).count();
-            for q in from..columns {
-                ids.push(row[q]);
+            for (q, &id) in row.iter().enumerate().skip(from) {
+                ids.push(id);
                 positions.push(q.saturating_sub(pad) as i64);
                 mask.extend((0..columns).map(|k| k == q || (k < q && real[k])));
             }

@@ -106,7 +106,7 @@ pub enum TrainData {
         write_synth: Option<PathBuf>,
         /// A language model that writes the rationales (`None`: the template); its cache is
         /// `OUT/rationale-cache` unless the options name one.
-        writer: Option<writer::WriterChoice>,
+        writer: Option<Box<writer::WriterChoice>>,
     },
 }
 

@@ -72,7 +72,7 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
         &loaded.model,
         &loaded.tokenizer,
         &GenerateRequest {
-            prompts: &[ids.clone()],
+            prompts: std::slice::from_ref(&ids),
             seeds: &[0],
             generation: &generation,
             kv_cache: true,
