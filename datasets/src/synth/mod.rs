@@ -20,6 +20,7 @@
 mod fact_checks;
 mod rationale;
 mod run;
+mod source;
 pub mod writer;
 
 pub use fact_checks::{derive_fact_checks, FactCheckSummary};
@@ -130,7 +131,7 @@ pub struct Synthesized {
     /// Empty when there is no evidence.
     pub rationale: String,
     /// Who wrote `rationale`.
-    pub rationale_by: writer::RationaleSource,
+    pub rationale_by: source::RationaleSource,
     /// The template's rationale, when a writer's replaced it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_rationale: Option<String>,
@@ -502,7 +503,7 @@ impl Synthesizer {
             evidence,
             paths: labelled,
             rationale,
-            rationale_by: writer::RationaleSource::Template,
+            rationale_by: source::RationaleSource::Template,
             template_rationale: None,
             refused_rationale: None,
         })

@@ -14,6 +14,7 @@ pub mod grounding;
 mod openai;
 mod prompt;
 
+pub use super::source::RationaleSource;
 pub use cache::{key as cache_key, RationaleCache};
 pub use openai::{OpenAiSettings, OpenAiWriter};
 pub use prompt::{PromptTemplate, DEFAULT_PROMPT};
@@ -133,19 +134,6 @@ impl std::fmt::Display for WriterSpec {
             Self::OpenAi(url) => write!(f, "openai:{url}"),
         }
     }
-}
-
-/// Who wrote an item's rationale.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RationaleSource {
-    /// The verbalised paths, as asked.
-    #[default]
-    Template,
-    /// A language model, and the text passed the grounding check.
-    Writer,
-    /// A language model was asked, but its text was refused: the template stands.
-    Fallback,
 }
 
 /// What one rewriting pass did.
