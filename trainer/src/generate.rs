@@ -31,6 +31,16 @@ pub fn chat_prompt(tokenizer: &TextTokenizer, message: &str) -> Result<String> {
     }
 }
 
+/// The tokens that end a sequence: the end-of-text token and ChatML's end of turn, where the
+/// tokenizer has them.
+pub fn stop_tokens(tokenizer: &TextTokenizer) -> Vec<i64> {
+    tokenizer
+        .eos
+        .into_iter()
+        .chain(tokenizer.token_id(IM_END))
+        .collect()
+}
+
 /// One generation call's prompts and settings.
 pub struct GenerateRequest<'a> {
     /// Token ids of each prompt (a prompt longer than the model's positions keeps its end).
@@ -49,11 +59,7 @@ pub fn generate(
     tokenizer: &TextTokenizer,
     request: &GenerateRequest<'_>,
 ) -> Result<Vec<Vec<i64>>> {
-    let stops: Vec<i64> = tokenizer
-        .eos
-        .into_iter()
-        .chain(tokenizer.token_id(IM_END))
-        .collect();
+    let stops = stop_tokens(tokenizer);
     let max_len = model.config.max_positions as usize;
     let g = request.generation;
     let n = request.prompts.len();

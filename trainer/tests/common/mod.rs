@@ -88,12 +88,7 @@ pub fn assert_generates_as_transformers(
     max_tokens: usize,
 ) {
     let loaded = kale_trainer::checkpoint::load_model(dir, tch::Device::Cpu, None).unwrap();
-    let stops: Vec<i64> = loaded
-        .tokenizer
-        .eos
-        .into_iter()
-        .chain(loaded.tokenizer.token_id("<|im_end|>"))
-        .collect();
+    let stops = kale_trainer::generate::stop_tokens(&loaded.tokenizer);
     let generation = kale_datasets::synth::writer::Generation {
         max_tokens,
         ..kale_datasets::synth::writer::Generation::default()

@@ -232,17 +232,11 @@ impl Rewriter {
         self
     }
 
-    /// The cache key of an item's rationale.
-    fn key(&self, item: &Synthesized, prompt: &str) -> String {
+    /// The cache key of an item's rationale; `writer`: the writer's id and settings, the same
+    /// for every item of a pass.
+    fn key(item: &Synthesized, writer: [&str; 2], prompt: &str) -> String {
         let paths = serde_json::to_string(&item.paths).expect("paths serialise");
-        let generation = format!("{:?}", self.writer.generation());
-        cache_key(&[
-            &item.item.id,
-            &paths,
-            &self.writer.id(),
-            &generation,
-            prompt,
-        ])
+        cache_key(&[&item.item.id, &paths, writer[0], writer[1], prompt])
     }
 
     /// Replaces the template rationale of every item with evidence by the writer's, where that
@@ -262,11 +256,12 @@ impl Rewriter {
             .filter(|&i| items[i].evidence != Evidence::None)
             .collect();
         summary.items = wanted.len();
+        let settings = format!("{:?}", self.writer.generation());
         let mut texts: Vec<Option<String>> = vec![None; items.len()];
         let mut missing = Vec::new();
         for &i in &wanted {
             let prompt = self.prompt.render(&items[i], &self.template);
-            let key = self.key(&items[i], &prompt);
+            let key = Self::key(&items[i], [&summary.writer, &settings], &prompt);
             match self.cache.as_ref().and_then(|c| c.get(&key)) {
                 Some(text) => {
                     summary.cached += 1;
