@@ -27,6 +27,15 @@ rm -rf wikidata-store
 "$kale" synth wikidata-store --dataset wikidata/questions.jsonl --out wikidata-synth.jsonl \
     --quiet --json-summary | tee synth-wikidata.json
 
+echo "== rationales written by SmolLM2 for 200 of those questions (--writer model:)" >&2
+model="$root/.cache/models/smollm2"
+[ -f "$model/model.safetensors" ] || "$kale" import-gguf "$root/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" --out "$model"
+head -200 wikidata/questions.jsonl > wikidata-200.jsonl
+rm -rf wikidata-writer-cache
+"$kale" synth wikidata-store --dataset wikidata-200.jsonl --out wikidata-writer.jsonl \
+    --writer "model:$model" --writer-cache wikidata-writer-cache --quiet --json-summary \
+    | tee synth-wikidata-writer.json
+
 echo "== KI synthesis: the benchmarks over WordNet" >&2
 [ -f wordnet.nt ] || "$kale" gen wordnet --out wordnet.nt
 rm -rf wordnet-store
@@ -37,8 +46,6 @@ for b in csqa arc-easy arc-challenge obqa; do
 done
 
 echo "== scoring SmolLM2 on 40 ARC-Easy items: kale, then the harness convention in transformers" >&2
-model="$root/.cache/models/smollm2"
-[ -f "$model/model.safetensors" ] || "$kale" import-gguf "$root/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf" --out "$model"
 head -40 "$data/arc-easy.jsonl" > arc-easy-40.jsonl
 : > eval-speed.jsonl
 for round in 1 2 3; do

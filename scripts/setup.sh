@@ -75,8 +75,10 @@ fi
 
 # --- Python references for the tests and benchmarks ------------------------------------------
 # Pinned so that differential results do not drift with the registry.
+# xllamacpp: llama.cpp's own C++ server as a prebuilt wheel (no compiler run), the real
+# OpenAI-compatible server the `--writer openai:` tests talk to.
 TEST_PACKAGES=(numpy==2.4.6 transformers==5.23.0 safetensors==0.8.0 tokenizers==0.23.3
-    gguf==0.19.0 accelerate==1.15.0 rdflib==7.6.0 sparqlwrapper==2.0.0)
+    gguf==0.19.0 accelerate==1.15.0 rdflib==7.6.0 sparqlwrapper==2.0.0 xllamacpp==2026.10.11549)
 # pytorch_train.py, the training reference, needs transformers too (and PEFT for its LoRA step).
 BENCH_PACKAGES=(pyoxigraph==0.5.13 numpy==2.4.6 transformers==5.23.0 safetensors==0.8.0
     tokenizers==0.23.3 peft==0.21.2)

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use kale_datasets::qa::QaFormat;
 use kale_datasets::synth::writer::{Generation, WriterOptions, WriterSpec};
+use kale_datasets::synth::Shard;
 use kale_experiment::{DataSource, ObjectiveSpec};
 use kale_queries::OutputFormat;
 use kale_trainer::config::Arch;
@@ -141,6 +142,10 @@ pub enum Command {
     Index { store: PathBuf },
     /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
     Compact { store: PathBuf },
+    /// A consistent read-only copy of a store (RocksDB's checkpoint and the adjacency file it
+    /// was built to) in a new directory, to ship to other hosts: hard links on the same file
+    /// system, so it is instant and small there.
+    Snapshot { store: PathBuf, out: PathBuf },
     /// Paths between entities (all simple paths up to --max-hops, shortest first).
     ///
     /// Hubs, entities with more than --max-degree edges (sources and targets too), are met, never
@@ -249,6 +254,11 @@ pub struct SynthArgs {
     /// Print the summary as JSON on standard output.
     #[arg(long)]
     pub json_summary: bool,
+    /// Only the I-th of N deterministic shards of the dataset (0 <= I < N; item p goes to shard
+    /// p mod N): N hosts, each with a copy of the store, split one run, and their
+    /// outputs merged round-robin are the unsharded output.
+    #[arg(long, value_parser = Shard::from_str)]
+    pub shard: Option<Shard>,
     #[command(flatten)]
     pub writer: WriterArgs,
 }
@@ -768,6 +778,52 @@ pub enum BenchCommand {
     /// Training throughput (tokens/s) of a small Llama with the sft and ka objectives on
     /// synthetic batches; `benches/pytorch_train.py` runs the same in PyTorch.
     Train(BenchTrainArgs),
+    /// Generation speed (new tokens/s) of a model per batch size, with and without the KV
+    /// cache; `benches/transformers_generate.py` runs transformers' `generate` on the same
+    /// prompts (`benches/generate.sh` runs both).
+    Generate(BenchGenerateArgs),
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct BenchGenerateArgs {
+    /// The model directory (e.g. SmolLM2 from `kale import-gguf`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Tokens per prompt.
+    #[arg(long, default_value_t = 200)]
+    pub prompt: usize,
+    /// New tokens per sequence (the stop tokens are ruled out until then).
+    #[arg(long, default_value_t = 64)]
+    pub new_tokens: usize,
+    /// Batch sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    pub batches: Vec<usize>,
+    /// KV cache settings to measure, comma-separated: on, off.
+    #[arg(long, value_delimiter = ',', default_value = "on,off", value_parser = parse_on_off)]
+    pub cache: Vec<bool>,
+    /// Timed calls per setting with the cache (after one short untimed call per batch size).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Timed calls per setting without the cache.
+    #[arg(long, default_value_t = 1)]
+    pub uncached_runs: usize,
+    #[arg(long, default_value_t = 2)]
+    pub threads: i32,
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: Device,
+    /// Also write the prompts and stop tokens as JSON (the transformers script reads them).
+    #[arg(long)]
+    pub save_prompts: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?}: use on or off")),
+    }
 }
 
 #[derive(Args, Clone, Debug)]

@@ -313,3 +313,66 @@ fn eval_scores_as_lm_evaluation_harness_does() {
         assert_eq!(ours["acc_norm"]["accuracy"], theirs["acc_norm"], "{format}");
     }
 }
+
+#[test]
+fn bench_generate_reports_every_setting_with_the_same_greedy_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_qa(&d.join("qa.jsonl"));
+    tiny_llama(&d.join("m"), &d.join("qa.jsonl"), 16);
+    let prompts = d.join("prompts.json");
+    let report: Value = serde_json::from_str(&kale_ok(&[
+        "bench",
+        "generate",
+        "--model",
+        d.join("m").to_str().unwrap(),
+        "--prompt",
+        "12",
+        "--new-tokens",
+        "5",
+        "--batches",
+        "1,3",
+        "--runs",
+        "2",
+        "--save-prompts",
+        prompts.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    let settings: Vec<(u64, bool)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["batch"].as_u64().unwrap(),
+                r["kv_cache"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(settings, [(1, true), (1, false), (3, true), (3, false)]);
+    for r in runs {
+        // The stop tokens are ruled out: every call makes exactly the tokens asked for.
+        assert_eq!(r["first_tokens"].as_array().unwrap().len(), 5, "{r}");
+        assert!(r["tokens_per_sec"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["first_tokens"], runs[0]["first_tokens"], "{r}");
+    }
+    assert_eq!(runs[0]["runs_ms"].as_array().unwrap().len(), 2);
+    assert_eq!(runs[1]["runs_ms"].as_array().unwrap().len(), 1);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&prompts).unwrap()).unwrap();
+    let rows = saved["prompts"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.as_array().unwrap().len() == 12));
+
+    let out = kale(&[
+        "bench",
+        "generate",
+        "--model",
+        d.join("m").to_str().unwrap(),
+        "--prompt",
+        "600",
+        "--new-tokens",
+        "10",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("positions"));
+}

@@ -393,3 +393,140 @@ fn paths_through_the_command_line_in_text_json_and_batches() {
     ]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("not in the store"));
 }
+
+#[test]
+fn a_corrupted_file_is_reported_as_corruption_not_as_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let nt = dir.path().join("w.nt");
+    kale_ok(&[
+        "gen",
+        "world",
+        "--out",
+        nt.to_str().unwrap(),
+        "--entities",
+        "2000",
+    ]);
+    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
+    // Every table file's bytes flipped after its first quarter: its blocks fail their checksums.
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sst") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            let n = bytes.len();
+            for b in &mut bytes[n / 4..n.saturating_sub(64)] {
+                *b ^= 0x5a;
+            }
+            std::fs::write(&path, bytes).unwrap();
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 0, "no table files in {store:?}");
+    let out = kale(&["dump", store.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a damaged store was read: {err}");
+    assert!(!err.contains("another process"), "{err}");
+    assert!(err.to_lowercase().contains("corrupt"), "{err}");
+}
+
+#[test]
+fn kale_index_clears_what_a_killed_build_left_and_a_missing_file_says_to_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let nt = dir.path().join("w.nt");
+    kale_ok(&[
+        "gen",
+        "world",
+        "--out",
+        nt.to_str().unwrap(),
+        "--entities",
+        "500",
+    ]);
+    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
+    let adjacency = store.join("adjacency");
+    // No process has this id (Linux's pid_max is at most 2^22); this test's process does run.
+    let abandoned = adjacency.join(".build-999999999-1");
+    let live = adjacency.join(format!(".build-{}-1", std::process::id()));
+    for d in [&abandoned, &live] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("part"), b"scratch").unwrap();
+    }
+    kale_ok(&["index", store.to_str().unwrap()]);
+    assert!(!abandoned.exists(), "a killed build's scratch stayed");
+    assert!(live.exists(), "a running build's scratch was removed");
+
+    // A deleted adjacency file is named, with what to do about it.
+    std::fs::remove_file(adjacency.join("graph.csr")).unwrap();
+    let paths = [
+        "paths",
+        store.to_str().unwrap(),
+        "--from",
+        "http://kale.example/entity/Q1",
+        "--to",
+        "http://kale.example/entity/Q2",
+    ];
+    let out = kale(&paths);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("graph.csr") && err.contains("missing") && err.contains("kale index"),
+        "{err}"
+    );
+    kale_ok(&["index", store.to_str().unwrap()]);
+    kale_ok(&paths);
+}
+
+#[test]
+fn a_snapshot_is_a_consistent_store_that_later_writes_do_not_touch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let snap = dir.path().join("snap");
+    let nt = dir.path().join("w.nt");
+    kale_ok(&[
+        "gen",
+        "world",
+        "--out",
+        nt.to_str().unwrap(),
+        "--entities",
+        "800",
+    ]);
+    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
+    kale_ok(&["snapshot", store.to_str().unwrap(), snap.to_str().unwrap()]);
+    let paths = |s: &Path| {
+        kale_ok(&[
+            "paths",
+            s.to_str().unwrap(),
+            "--from",
+            "http://kale.example/entity/Q1",
+            "--to",
+            "http://kale.example/entity/Q7",
+            "--json",
+        ])
+    };
+    assert_eq!(stats(&snap)["triples"], stats(&store)["triples"]);
+    assert_eq!(paths(&snap), paths(&store));
+    assert_eq!(
+        kale_ok(&["dump", snap.to_str().unwrap()]),
+        kale_ok(&["dump", store.to_str().unwrap()])
+    );
+
+    // Writes to the original after the snapshot stay out of it.
+    let before = stats(&snap)["triples"].as_u64().unwrap();
+    let extra = dir.path().join("extra.nt");
+    std::fs::write(
+        &extra,
+        "<http://kale.example/entity/Q1> <http://e/p> <http://e/o> .\n",
+    )
+    .unwrap();
+    kale_ok(&["load", store.to_str().unwrap(), extra.to_str().unwrap()]);
+    kale_ok(&["index", store.to_str().unwrap()]);
+    assert_eq!(stats(&store)["triples"].as_u64().unwrap(), before + 1);
+    assert_eq!(stats(&snap)["triples"].as_u64().unwrap(), before);
+    assert!(!paths(&snap).is_empty());
+
+    // A snapshot never overwrites.
+    let out = kale(&["snapshot", store.to_str().unwrap(), snap.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}

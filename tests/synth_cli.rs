@@ -82,3 +82,69 @@ fn gen_wordnet_writes_the_graph_and_questions() {
     assert!(text.lines().count() > 500_000);
     assert_eq!(std::fs::read_to_string(&qa).unwrap().lines().count(), 20);
 }
+
+#[test]
+fn shards_of_a_dataset_merge_back_into_the_unsharded_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    world_with_questions(dir.path(), 1500, 8, 40);
+    let synth = |out: &str, shard: Option<&str>| {
+        let mut args = vec![
+            "synth".to_owned(),
+            path("store"),
+            "--dataset".into(),
+            path("qa.jsonl"),
+            "--out".into(),
+            path(out),
+            "--fact-checks".into(),
+            path(&format!("{out}.facts")),
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard".into(), s.into()]);
+        }
+        kale_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let read = |p: String| -> Vec<String> {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        };
+        (read(path(out)), read(path(&format!("{out}.facts"))))
+    };
+    let (whole, whole_facts) = synth("whole.jsonl", None);
+    assert_eq!(whole.len(), 40);
+    let shards: Vec<(Vec<String>, Vec<String>)> = (0..3)
+        .map(|i| synth(&format!("shard{i}.jsonl"), Some(&format!("{i}/3"))))
+        .collect();
+    assert_eq!(
+        shards.iter().map(|s| s.0.len()).collect::<Vec<_>>(),
+        [14, 13, 13]
+    );
+    // Round-robin: item p is the (p / 3)-th line of shard p mod 3.
+    let merged: Vec<String> = (0..whole.len())
+        .map(|p| shards[p % 3].0[p / 3].clone())
+        .collect();
+    assert_eq!(merged, whole);
+    let mut facts: Vec<String> = shards.iter().flat_map(|s| s.1.clone()).collect();
+    let mut expected = whole_facts.clone();
+    facts.sort();
+    expected.sort();
+    assert_eq!(
+        facts, expected,
+        "the shards' fact checks are the whole run's"
+    );
+
+    let out = common::kale(&[
+        "synth",
+        &path("store"),
+        "--dataset",
+        &path("qa.jsonl"),
+        "--out",
+        &path("x.jsonl"),
+        "--shard",
+        "3/3",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 <= I < N"));
+}

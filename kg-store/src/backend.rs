@@ -90,6 +90,15 @@ impl Db {
         Ok(self.db.write_opt(batch.0, &options)?)
     }
 
+    /// A consistent copy of the database in `out` (which must not exist): RocksDB's checkpoint,
+    /// the memtables flushed and the table files hard-linked where `out` is on the same file
+    /// system (copied where not).
+    pub(crate) fn checkpoint(&self, out: &Path) -> Result<()> {
+        let _view = self.hold_view();
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(out)?;
+        Ok(())
+    }
+
     pub(crate) fn flush(&self) -> Result<()> {
         Ok(self.db.flush()?)
     }
@@ -116,7 +125,11 @@ impl Db {
 
 fn open_error(path: &Path, e: rocksdb::Error) -> StoreError {
     let text = e.to_string();
-    if text.contains("lock") || text.contains("LOCK") {
+    // RocksDB says "IO error: While lock file: .../LOCK: Resource temporarily unavailable"; a
+    // corrupt block's "block checksum mismatch" also contains "lock", and is no lock at all.
+    let locked = e.kind() == rocksdb::ErrorKind::IOError
+        && (text.contains("While lock file") || text.contains("/LOCK"));
+    if locked {
         StoreError::Locked {
             path: path.to_owned(),
             message: text,

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod progress;
 mod reader;
 pub mod resolve;
+pub mod snapshot;
 mod store;
 mod term;
 mod writer;

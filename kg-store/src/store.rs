@@ -391,6 +391,11 @@ impl WriteLock<'_> {
     pub(crate) fn flush(&self) -> Result<()> {
         self.db.flush()
     }
+
+    /// The database as of the last commit, copied to `out` (see `Db::checkpoint`).
+    pub(crate) fn checkpoint(&self, out: &Path) -> Result<()> {
+        self.db.checkpoint(out)
+    }
 }
 
 /// A scratch directory of the store (see [`Store::scratch`]).

@@ -2,13 +2,13 @@
 //! call into the crate it measures (`kg_store::bench`, `kale_queries::bench`,
 //! `kale_trainer::bench`); this prints its report as text or JSON.
 
-use crate::cli::{BenchCommand, BenchTrainArgs};
+use crate::cli::{BenchCommand, BenchGenerateArgs, BenchTrainArgs};
 use crate::commands::store::open_existing;
 use crate::progress::TerminalProgress;
 use anyhow::Result;
 use kale_queries::bench::{bench_sparql, query_files};
 use kale_queries::SparqlEngine;
-use kale_trainer::bench::TrainBench;
+use kale_trainer::bench::{GenerateBench, TrainBench};
 use kale_trainer::lora::LoraConfig;
 use kg_store::bench::{LoadBench, PathBench};
 use kg_store::Adjacency;
@@ -87,7 +87,25 @@ pub fn run(command: BenchCommand, progress: &TerminalProgress) -> Result<()> {
             print(&bench.run(&adjacency, &queries), json)
         }
         BenchCommand::Train(args) => train(args, progress),
+        BenchCommand::Generate(args) => generate(args, progress),
     }
+}
+
+fn generate(args: BenchGenerateArgs, progress: &TerminalProgress) -> Result<()> {
+    kale_trainer::runtime::set_threads(args.threads);
+    let report = GenerateBench {
+        model: args.model,
+        prompt: args.prompt,
+        new_tokens: args.new_tokens,
+        batches: args.batches,
+        kv_cache: args.cache,
+        runs: args.runs,
+        uncached_runs: args.uncached_runs,
+        device: args.device,
+        save_prompts: args.save_prompts,
+    }
+    .run(progress)?;
+    print(&report, args.json)
 }
 
 fn train(args: BenchTrainArgs, progress: &TerminalProgress) -> Result<()> {

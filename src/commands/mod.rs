@@ -66,6 +66,7 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::Plot { metrics, out } => model::plot(&metrics, &out),
         Command::Index { store } | Command::Compact { store } => paths::index(&store, &progress),
+        Command::Snapshot { store, out } => store::snapshot(&store, &out, &progress),
         Command::Paths(args) => paths::paths(args),
         Command::Bench(command) => bench::run(command, &progress),
     }

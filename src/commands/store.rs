@@ -34,6 +34,13 @@ pub fn load(args: LoadArgs, progress: &TerminalProgress) -> Result<()> {
     Ok(())
 }
 
+pub fn snapshot(path: &Path, out: &Path, progress: &TerminalProgress) -> Result<()> {
+    let store = open_existing_writable(path)?;
+    let summary = kg_store::snapshot::snapshot(&store, out, progress)?;
+    eprintln!("{summary} -> {}", out.display());
+    Ok(())
+}
+
 pub fn stats(path: &Path, json: bool) -> Result<()> {
     let store = Store::open_read_only(path)?;
     let stats = store.stats()?;
@@ -99,4 +106,10 @@ pub fn open_existing(path: &Path) -> Result<Store> {
         );
     }
     Ok(Store::open_read_only(path)?)
+}
+
+/// An existing store, opened for writing (never created).
+pub fn open_existing_writable(path: &Path) -> Result<Store> {
+    open_existing(path)?;
+    Ok(Store::open(path)?)
 }

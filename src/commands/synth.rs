@@ -53,6 +53,7 @@ pub fn synth(args: SynthArgs, progress: &TerminalProgress) -> Result<()> {
         format: args.format,
         out: args.out,
         fact_checks: args.fact_checks,
+        shard: args.shard,
         settings: SynthSettings {
             max_hops: args.max_hops,
             paths: args.paths,

@@ -102,6 +102,14 @@ pub struct ModelConfig {
     pub raw: Value,
 }
 
+/// Bounds on a configuration's sizes, generous beside real checkpoints (the largest vocabularies
+/// have about 260k tokens, the widest models a hidden size of about 16k).
+const MAX_VOCAB: i64 = 1 << 22;
+const MAX_HIDDEN: i64 = 1 << 16;
+const MAX_LAYERS: i64 = 1 << 10;
+const MAX_INTERMEDIATE: i64 = 1 << 19;
+const MAX_POSITIONS: i64 = 1 << 24;
+
 fn int(raw: &Value, keys: &[&str]) -> Option<i64> {
     keys.iter()
         .find_map(|k| raw.get(*k).and_then(Value::as_i64))
@@ -141,7 +149,12 @@ impl ModelConfig {
             .ok_or_else(|| unsupported("missing `model_type`".into()))?
             .to_owned();
         let need = |keys: &[&str]| {
-            int(&raw, keys).ok_or_else(|| unsupported(format!("missing `{}`", keys[0])))
+            int(&raw, keys).ok_or_else(|| {
+                match keys.iter().find_map(|k| raw.get(*k).map(|v| (k, v))) {
+                    Some((k, v)) => unsupported(format!("`{k}: {v}` is not an integer")),
+                    None => unsupported(format!("missing `{}`", keys[0])),
+                }
+            })
         };
         let config = match model_type.as_str() {
             "gpt2" => {
@@ -159,8 +172,8 @@ impl ModelConfig {
                     layers: need(&["n_layer", "num_hidden_layers"])?,
                     heads,
                     kv_heads: heads,
-                    head_dim: hidden / heads,
-                    intermediate_size: int(&raw, &["n_inner"]).unwrap_or(4 * hidden),
+                    head_dim: hidden.checked_div(heads).unwrap_or(0),
+                    intermediate_size: int(&raw, &["n_inner"]).unwrap_or(hidden.saturating_mul(4)),
                     max_positions: need(&["n_positions", "n_ctx"])?,
                     rope_theta: 0.0,
                     norm_eps: raw.get("layer_norm_epsilon").and_then(Value::as_f64).unwrap_or(1e-5),
@@ -189,7 +202,7 @@ impl ModelConfig {
                     layers: need(&["num_hidden_layers"])?,
                     heads,
                     kv_heads: int(&raw, &["num_key_value_heads"]).unwrap_or(heads),
-                    head_dim: int(&raw, &["head_dim"]).unwrap_or(hidden / heads),
+                    head_dim: int(&raw, &["head_dim"]).unwrap_or(hidden.checked_div(heads).unwrap_or(0)),
                     intermediate_size: need(&["intermediate_size"])?,
                     max_positions: int(&raw, &["max_position_embeddings"]).unwrap_or(2048),
                     rope_theta: raw.get("rope_theta").and_then(Value::as_f64).unwrap_or(10_000.0),
@@ -206,13 +219,59 @@ impl ModelConfig {
             }
             other => return Err(unsupported(format!("unknown architecture `model_type: {other:?}` (gpt2, llama, mistral and qwen2 are supported)"))),
         };
-        if config.heads <= 0 || config.kv_heads <= 0 || config.heads % config.kv_heads != 0 {
-            return Err(unsupported(format!(
-                "{} attention heads do not share {} key-value heads evenly",
-                config.heads, config.kv_heads
-            )));
-        }
+        config.check()?;
         Ok(config)
+    }
+
+    /// Every size positive and within what a real checkpoint has, the heads sharing the
+    /// key-value heads and the hidden size evenly, the norm's epsilon and RoPE's base positive:
+    /// a crafted or mistyped `config.json` is refused here, before a tensor of its shape is
+    /// allocated (a vocabulary of 10^12 would abort the process) or a division by zero heads.
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(TrainerError::UnsupportedModel(m));
+        for (name, value, max) in [
+            ("vocab_size", self.vocab_size, MAX_VOCAB),
+            ("hidden_size", self.hidden_size, MAX_HIDDEN),
+            ("num_hidden_layers", self.layers, MAX_LAYERS),
+            ("num_attention_heads", self.heads, MAX_HIDDEN),
+            ("num_key_value_heads", self.kv_heads, MAX_HIDDEN),
+            ("head_dim", self.head_dim, MAX_HIDDEN),
+            (
+                "intermediate_size",
+                self.intermediate_size,
+                MAX_INTERMEDIATE,
+            ),
+            ("max_position_embeddings", self.max_positions, MAX_POSITIONS),
+        ] {
+            if !(1..=max).contains(&value) {
+                return bad(format!("`{name}: {value}` is out of range (1 to {max})"));
+            }
+        }
+        if self.heads % self.kv_heads != 0 {
+            return bad(format!(
+                "{} attention heads do not share {} key-value heads evenly",
+                self.heads, self.kv_heads
+            ));
+        }
+        if self.arch == Arch::Gpt2 && self.hidden_size % self.heads != 0 {
+            return bad(format!(
+                "hidden size {} is not a multiple of {} heads",
+                self.hidden_size, self.heads
+            ));
+        }
+        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
+            return bad(format!(
+                "the norm's epsilon must be a positive number, not {}",
+                self.norm_eps
+            ));
+        }
+        if self.arch == Arch::Llama && !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+            return bad(format!(
+                "`rope_theta` must be a positive number, not {}",
+                self.rope_theta
+            ));
+        }
+        Ok(())
     }
 
     /// A fresh configuration of the given shape, in the layout transformers writes.
@@ -253,5 +312,56 @@ impl ModelConfig {
     /// The JSON to write back.
     pub fn to_value(&self) -> Value {
         self.raw.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real small Llama configuration with one field changed.
+    fn with(key: &str, value: Value) -> Result<ModelConfig> {
+        let mut raw = ModelConfig::new(&ModelShape::tiny(Arch::Llama, 100))
+            .unwrap()
+            .to_value();
+        raw[key] = value;
+        ModelConfig::from_value(raw)
+    }
+
+    fn refused(key: &str, value: Value) -> String {
+        match with(key, value.clone()) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("`{key}: {value}` accepted: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn crafted_sizes_are_refused_before_anything_is_allocated() {
+        assert!(with("hidden_size", json!(64)).is_ok());
+        assert!(refused("num_attention_heads", json!(0)).contains("`num_attention_heads: 0`"));
+        assert!(refused("hidden_size", json!(-32)).contains("`hidden_size: -32` is out of range"));
+        assert!(refused("vocab_size", json!(1_000_000_000_000_i64)).contains("out of range"));
+        assert!(refused("vocab_size", json!(1e12)).contains("is not an integer"));
+        assert!(refused("num_key_value_heads", json!(3)).contains("evenly"));
+        assert!(refused("num_hidden_layers", json!(0)).contains("out of range"));
+        assert!(refused("rms_norm_eps", json!(-1.0)).contains("epsilon"));
+        assert!(refused("rope_theta", json!(0.0)).contains("rope_theta"));
+        assert!(refused("intermediate_size", json!(i64::MAX)).contains("out of range"));
+    }
+
+    #[test]
+    fn a_gpt2_config_needs_heads_that_divide_its_width() {
+        let mut raw = ModelConfig::new(&ModelShape::tiny(Arch::Gpt2, 100))
+            .unwrap()
+            .to_value();
+        raw["n_head"] = json!(0);
+        let e = ModelConfig::from_value(raw.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("num_attention_heads: 0"), "{e}");
+        raw["n_head"] = json!(5);
+        raw["n_embd"] = json!(32);
+        let e = ModelConfig::from_value(raw).unwrap_err().to_string();
+        assert!(e.contains("not a multiple of 5 heads"), "{e}");
     }
 }

@@ -51,6 +51,9 @@ pub struct GenerateRequest<'a> {
     /// `false`: recompute the whole sequence at each step (the reference the cache is measured
     /// and tested against).
     pub kv_cache: bool,
+    /// The stop tokens are ruled out of the first `min_tokens` choices (transformers'
+    /// `min_new_tokens`), so a benchmark generates a fixed number of tokens.
+    pub min_tokens: usize,
 }
 
 /// The new tokens of each prompt (without the stop token), in order.
@@ -101,7 +104,21 @@ pub fn generate(
                 fed = seq.columns();
             }
             let last = hidden.select(1, hidden.size()[1] - 1);
-            let logits = model.logits(&last).to_kind(Kind::Float);
+            let mut logits = model.logits(&last).to_kind(Kind::Float);
+            if step < request.min_tokens {
+                // A stop token past the model's vocabulary (a tokenizer larger than the
+                // model) can never be drawn anyway.
+                let vocab = logits.size()[1];
+                let masked: Vec<i64> = stops
+                    .iter()
+                    .copied()
+                    .filter(|&t| (0..vocab).contains(&t))
+                    .collect();
+                if !masked.is_empty() {
+                    let masked = Tensor::from_slice(&masked).to_device(device);
+                    logits = logits.f_index_fill(1, &masked, f64::NEG_INFINITY)?;
+                }
+            }
             let next = choose(&logits, g, &mut rngs)?;
             let mut column = Vec::with_capacity(n);
             for (i, &token) in next.iter().enumerate() {

@@ -111,7 +111,8 @@ impl Cursor<'_> {
         String::from_utf8(self.take(len)?.to_vec()).map_err(|_| self.bad("invalid UTF-8 string"))
     }
 
-    fn value(&mut self, kind: u32) -> Result<MetaValue> {
+    /// A metadata value of type `kind`, inside `depth` arrays.
+    fn value(&mut self, kind: u32, depth: usize) -> Result<MetaValue> {
         Ok(match kind {
             0 => MetaValue::Int(i64::from(self.take(1)?[0])),
             1 => MetaValue::Int(i64::from(self.take(1)?[0] as i8)),
@@ -131,11 +132,23 @@ impl Cursor<'_> {
             7 => MetaValue::Bool(self.take(1)?[0] != 0),
             8 => MetaValue::Str(self.string()?),
             9 => {
+                // llama.cpp reads no nested arrays at all; a few levels are allowed here, and
+                // a crafted file of arrays nested 200,000 deep is an error, not a stack overflow.
+                if depth >= MAX_NESTING {
+                    return Err(self.bad(&format!("arrays nested more than {MAX_NESTING} deep")));
+                }
                 let item = self.u32()?;
-                let count = self.u64()? as usize;
-                let mut items = Vec::with_capacity(count.min(1 << 20));
+                let count = self.u64()?;
+                // Every item takes at least a byte: a count past the file's end is an error
+                // before anything is reserved for it.
+                if count > (self.bytes.len() - self.at) as u64 {
+                    return Err(self.bad(&format!(
+                        "an array of {count} items past the end of the file"
+                    )));
+                }
+                let mut items = Vec::with_capacity((count as usize).min(1 << 20));
                 for _ in 0..count {
-                    items.push(self.value(item)?);
+                    items.push(self.value(item, depth + 1)?);
                 }
                 MetaValue::Array(items)
             }
@@ -146,6 +159,11 @@ impl Cursor<'_> {
         })
     }
 }
+
+/// How deep metadata arrays may nest.
+const MAX_NESTING: usize = 4;
+/// ggml's GGML_MAX_DIMS.
+const MAX_DIMS: u32 = 4;
 
 const F32: u32 = 0;
 const F16: u32 = 1;
@@ -205,12 +223,17 @@ impl GgufFile {
         for _ in 0..kv_count {
             let key = c.string()?;
             let kind = c.u32()?;
-            meta.insert(key, c.value(kind)?);
+            meta.insert(key, c.value(kind, 0)?);
         }
         let mut tensors = Vec::new();
         for _ in 0..tensor_count {
             let name = c.string()?;
             let n_dims = c.u32()?;
+            if n_dims > MAX_DIMS {
+                return Err(c.bad(&format!(
+                    "tensor `{name}` has {n_dims} dimensions (ggml has at most {MAX_DIMS})"
+                )));
+            }
             let dims = (0..n_dims).map(|_| c.u64()).collect::<Result<Vec<_>>>()?;
             let kind = c.u32()?;
             let offset = c.u64()?;
@@ -221,10 +244,18 @@ impl GgufFile {
                 offset,
             });
         }
-        let alignment = meta
-            .get("general.alignment")
-            .and_then(MetaValue::as_int)
-            .unwrap_or(32) as usize;
+        let alignment = match meta.get("general.alignment") {
+            None => 32,
+            Some(value) => match value.as_int() {
+                Some(a) if a > 0 && a.count_ones() == 1 && a <= 1 << 30 => a as usize,
+                _ => return Err(TrainerError::Checkpoint {
+                    path: path.to_owned(),
+                    message: format!(
+                        "general.alignment {value:?} is not a power of two (as llama.cpp requires)"
+                    ),
+                }),
+            },
+        };
         let data_start = c.at.div_ceil(alignment) * alignment;
         Ok(Self {
             path: path.to_owned(),
@@ -266,12 +297,19 @@ impl GgufFile {
 
     /// A tensor dequantised to fp32, in PyTorch's dimension order.
     fn tensor(&self, info: &TensorInfo) -> Result<Tensor> {
-        let count = info.dims.iter().product::<u64>() as usize;
         let bad = |message: String| TrainerError::Tensor {
             path: self.path.clone(),
             name: info.name.clone(),
             message,
         };
+        // Checked: crafted dimensions overflow a product, and a crafted offset the sum.
+        let count = info
+            .dims
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .filter(|&n| i64::try_from(n).is_ok())
+            .ok_or_else(|| bad(format!("dimensions {:?} overflow", info.dims)))?
+            as usize;
         let (block, bytes_per_block) = match info.kind {
             F32 => (1, 4),
             F16 | BF16 => (1, 2),
@@ -287,12 +325,18 @@ impl GgufFile {
         if !count.is_multiple_of(block) {
             return Err(bad(format!("{count} values do not fill blocks of {block}")));
         }
-        let start = self.data_start + info.offset as usize;
-        let len = count / block * bytes_per_block;
-        let data = self
-            .map
-            .get(start..start + len)
-            .ok_or_else(|| bad("data past the end of the file".into()))?;
+        let past_end = || bad("data past the end of the file".into());
+        let start = usize::try_from(info.offset)
+            .ok()
+            .and_then(|o| o.checked_add(self.data_start))
+            .ok_or_else(past_end)?;
+        let len = (count / block)
+            .checked_mul(bytes_per_block)
+            .ok_or_else(past_end)?;
+        let data = start
+            .checked_add(len)
+            .and_then(|end| self.map.get(start..end))
+            .ok_or_else(past_end)?;
         let mut out = Vec::with_capacity(count);
         match info.kind {
             F32 => out.extend(
@@ -383,9 +427,19 @@ pub struct Imported {
     pub config: Value,
 }
 
-/// Converts a GGUF checkpoint of the Llama family into a Hugging Face directory.
+/// Converts a GGUF checkpoint of the Llama family into a Hugging Face directory. A failed
+/// import leaves no directory behind that it created.
 pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
     let file = GgufFile::open(path)?;
+    let fresh = !out.exists();
+    let result = convert(&file, path, out);
+    if result.is_err() && fresh {
+        let _ = std::fs::remove_dir_all(out);
+    }
+    result
+}
+
+fn convert(file: &GgufFile, path: &Path, out: &Path) -> Result<Imported> {
     let unsupported = |message: String| TrainerError::Checkpoint {
         path: path.to_owned(),
         message,
@@ -413,6 +467,13 @@ pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
         .and_then(MetaValue::as_int)
         .unwrap_or(heads);
     let hidden = file.meta_int(&key("embedding_length"))?;
+    // Zero heads would divide by zero below; heads that do not share the width or the key-value
+    // heads evenly would fail a reshape inside libtorch.
+    if heads <= 0 || kv_heads <= 0 || hidden <= 0 || heads % kv_heads != 0 || hidden % heads != 0 {
+        return Err(unsupported(format!(
+            "attention.head_count {heads} and head_count_kv {kv_heads} do not split embedding_length {hidden} evenly"
+        )));
+    }
     let tokens: Vec<String> = match file.meta.get("tokenizer.ggml.tokens") {
         Some(MetaValue::Array(items)) => items
             .iter()
@@ -437,12 +498,27 @@ pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
             });
         };
         let mut tensor = file.tensor(info)?;
-        if name.ends_with("self_attn.q_proj.weight") || name.ends_with("self_attn.q_proj.bias") {
-            tensor = unpermute(&tensor, heads);
+        let rotary_heads = if name.ends_with("self_attn.q_proj.weight")
+            || name.ends_with("self_attn.q_proj.bias")
+        {
+            Some(heads)
         } else if name.ends_with("self_attn.k_proj.weight")
             || name.ends_with("self_attn.k_proj.bias")
         {
-            tensor = unpermute(&tensor, kv_heads);
+            Some(kv_heads)
+        } else {
+            None
+        };
+        if let Some(h) = rotary_heads {
+            let rows = tensor.size().first().copied().unwrap_or(0);
+            if rows % (2 * h) != 0 {
+                return Err(TrainerError::Tensor {
+                    path: path.to_owned(),
+                    name: info.name.clone(),
+                    message: format!("{rows} rows do not split into {h} heads of rotary pairs"),
+                });
+            }
+            tensor = unpermute(&tensor, h);
         }
         tied &= name != "lm_head.weight";
         parameters += tensor.numel() as i64;
@@ -481,6 +557,10 @@ pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
         "eos_token_id": eos,
         "torch_dtype": "float32",
     });
+    // The sizes a crafted file gives (a zero context, a negative epsilon) are refused as a
+    // config.json of them would be.
+    crate::config::ModelConfig::from_value(config.clone())
+        .map_err(|e| unsupported(e.to_string()))?;
     let config_path = out.join("config.json");
     std::fs::write(
         &config_path,
@@ -527,7 +607,7 @@ pub fn import_gguf(path: &Path, out: &Path) -> Result<Imported> {
         serde_json::to_string_pretty(&tokenizer_config).expect("JSON"),
     )
     .map_err(TrainerError::io(&tokenizer_config_path))?;
-    write_tokenizer(&file, &tokens, &out.join("tokenizer.json"))?;
+    write_tokenizer(file, &tokens, &out.join("tokenizer.json"))?;
     Ok(Imported {
         tensors: named.len(),
         parameters,

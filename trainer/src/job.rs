@@ -359,6 +359,7 @@ pub fn generate(
             seeds: &[generation.seed],
             generation,
             kv_cache: true,
+            min_tokens: 0,
         },
     )?;
     loaded.tokenizer.decode(&new[0])

@@ -75,6 +75,7 @@ impl ModelWriter {
                 seeds: &seeds,
                 generation: &self.generation,
                 kv_cache: true,
+                min_tokens: 0,
             },
         )?;
         new.iter().map(|ids| loaded.tokenizer.decode(ids)).collect()

@@ -76,6 +76,7 @@ fn an_imported_smollm2_matches_transformers_and_answers_sensibly() {
             seeds: &[0],
             generation: &generation,
             kv_cache: true,
+            min_tokens: 0,
         },
     )
     .unwrap();
@@ -183,4 +184,174 @@ fn damaged_gguf_files_are_refused_with_the_file_named() {
     let missing = dir.path().join("nowhere.gguf");
     let err = import_error(&missing, "c");
     assert!(err.contains("nowhere.gguf"), "{err}");
+}
+
+/// A GGUF file written byte by byte, for the crafted inputs a fuzzer or an attacker sends.
+#[derive(Default)]
+struct Crafted {
+    kv: Vec<u8>,
+    n_kv: u64,
+    tensors: Vec<u8>,
+    n_tensors: u64,
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    buf.extend((s.len() as u64).to_le_bytes());
+    buf.extend(s.as_bytes());
+}
+
+impl Crafted {
+    fn key(&mut self, key: &str, kind: u32) -> &mut Vec<u8> {
+        self.n_kv += 1;
+        put_str(&mut self.kv, key);
+        self.kv.extend(kind.to_le_bytes());
+        &mut self.kv
+    }
+
+    fn u32(mut self, key: &str, v: u32) -> Self {
+        self.key(key, 4).extend(v.to_le_bytes());
+        self
+    }
+
+    fn string(mut self, key: &str, v: &str) -> Self {
+        put_str(self.key(key, 8), v);
+        self
+    }
+
+    /// An array of one array of one array... `depth` deep, of one u8 at the bottom.
+    fn nested(mut self, key: &str, depth: usize) -> Self {
+        let buf = self.key(key, 9);
+        for _ in 1..depth {
+            buf.extend(9u32.to_le_bytes());
+            buf.extend(1u64.to_le_bytes());
+        }
+        buf.extend(0u32.to_le_bytes());
+        buf.extend(1u64.to_le_bytes());
+        buf.push(7);
+        self
+    }
+
+    fn strings(mut self, key: &str, items: &[&str]) -> Self {
+        let buf = self.key(key, 9);
+        buf.extend(8u32.to_le_bytes());
+        buf.extend((items.len() as u64).to_le_bytes());
+        for item in items {
+            put_str(buf, item);
+        }
+        self
+    }
+
+    /// An array that claims `count` u32 items and holds none.
+    fn array_claiming(mut self, key: &str, count: u64) -> Self {
+        let buf = self.key(key, 9);
+        buf.extend(4u32.to_le_bytes());
+        buf.extend(count.to_le_bytes());
+        self
+    }
+
+    fn tensor(mut self, name: &str, dims: &[u64], offset: u64) -> Self {
+        self.n_tensors += 1;
+        put_str(&mut self.tensors, name);
+        self.tensors.extend((dims.len() as u32).to_le_bytes());
+        for d in dims {
+            self.tensors.extend(d.to_le_bytes());
+        }
+        self.tensors.extend(0u32.to_le_bytes()); // F32
+        self.tensors.extend(offset.to_le_bytes());
+        self
+    }
+
+    fn write(self, path: &Path) -> PathBuf {
+        let mut out = b"GGUF".to_vec();
+        out.extend(3u32.to_le_bytes());
+        out.extend(self.n_tensors.to_le_bytes());
+        out.extend(self.n_kv.to_le_bytes());
+        out.extend(self.kv);
+        out.extend(self.tensors);
+        out.resize(out.len().div_ceil(32) * 32 + 64, 0);
+        std::fs::write(path, out).unwrap();
+        path.to_owned()
+    }
+}
+
+fn llama(heads: u32, kv_heads: u32, width: u32) -> Crafted {
+    Crafted::default()
+        .string("general.architecture", "llama")
+        .u32("llama.attention.head_count", heads)
+        .u32("llama.attention.head_count_kv", kv_heads)
+        .u32("llama.embedding_length", width)
+        .strings("tokenizer.ggml.tokens", &["a", "b", "c", "d"])
+}
+
+#[test]
+fn crafted_gguf_files_are_errors_not_panics_or_huge_allocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |name: &str, crafted: Crafted, expect: &str| {
+        let path = crafted.write(&dir.path().join(format!("{name}.gguf")));
+        let out = dir.path().join(format!("{name}-hf"));
+        let err = match GgufFile::open(&path) {
+            Err(e) => e.to_string(),
+            Ok(file) => {
+                // Reading every tensor must fail or succeed cleanly, whatever the import says.
+                for name in file.tensor_names().map(str::to_owned).collect::<Vec<_>>() {
+                    let _ = file.read(&name);
+                }
+                import_gguf(&path, &out)
+                    .err()
+                    .unwrap_or_else(|| panic!("{name}: imported"))
+                    .to_string()
+            }
+        };
+        assert!(
+            err.contains(expect) && err.contains(&format!("{name}.gguf")),
+            "{name}: {err}"
+        );
+        assert!(!out.exists(), "{name}: a failed import left {out:?}");
+    };
+    refused(
+        "alignment-0",
+        Crafted::default().u32("general.alignment", 0),
+        "not a power of two",
+    );
+    refused(
+        "alignment-3",
+        Crafted::default().u32("general.alignment", 3),
+        "not a power of two",
+    );
+    refused(
+        "nested",
+        Crafted::default().nested("deep", 200_000),
+        "nested more than 4 deep",
+    );
+    refused(
+        "long-array",
+        Crafted::default().array_claiming("tokens", u64::MAX / 2),
+        "past the end of the file",
+    );
+    refused(
+        "many-dims",
+        Crafted::default().tensor("t", &[1; 9], 0),
+        "9 dimensions",
+    );
+    refused(
+        "huge-dims",
+        llama(4, 4, 64).tensor("token_embd.weight", &[1 << 40, 1 << 40], 0),
+        "overflow",
+    );
+    refused(
+        "huge-offset",
+        llama(4, 4, 64).tensor("token_embd.weight", &[4, 4], u64::MAX - 3),
+        "past the end of the file",
+    );
+    refused("zero-heads", llama(0, 0, 64), "do not split");
+    refused("three-kv-heads", llama(4, 3, 64), "do not split");
+    refused("three-heads", llama(3, 3, 64), "do not split");
+    // A well-formed small file reads: the builder above is not what fails.
+    let fine = Crafted::default()
+        .u32("general.alignment", 64)
+        .nested("shallow", 3)
+        .tensor("t", &[2, 2], 0)
+        .write(&dir.path().join("fine.gguf"));
+    let file = GgufFile::open(&fine).unwrap();
+    assert_eq!(file.read("t").unwrap().size(), [2, 2]);
 }

@@ -77,6 +77,7 @@ fn sampling_is_reproducible_by_seed_and_differs_across_seeds() {
                 seeds,
                 generation: &generation,
                 kv_cache: true,
+                min_tokens: 0,
             },
         )
         .unwrap()

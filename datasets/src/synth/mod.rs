@@ -20,12 +20,14 @@
 mod fact_checks;
 mod rationale;
 mod run;
+mod shard;
 mod source;
 pub mod writer;
 
 pub use fact_checks::{derive_fact_checks, FactCheckSummary};
 pub use rationale::Template;
 pub use run::{SynthRun, SynthRunReport, SynthSettings};
+pub use shard::Shard;
 
 use crate::error::Result;
 use crate::link::{Linker, Mention};

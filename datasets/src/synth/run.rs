@@ -2,6 +2,7 @@
 //! filters given by IRI, fact checks derived on request.
 
 use super::fact_checks::{derive_fact_checks, FactCheckSummary};
+use super::shard::Shard;
 use super::writer::{Rewriter, WriterSummary};
 use super::{SynthConfig, SynthSummary, Synthesizer, Template};
 use crate::error::Result;
@@ -76,6 +77,8 @@ pub struct SynthRun {
     /// (for datasets without any, so that known&incorrect can be measured).
     pub fact_checks: Option<PathBuf>,
     pub settings: SynthSettings,
+    /// Only this shard of the items (for runs split over hosts).
+    pub shard: Option<Shard>,
 }
 
 /// What a run did.
@@ -102,7 +105,10 @@ impl SynthRun {
         rewriter: Option<&Rewriter>,
         progress: &dyn Progress,
     ) -> Result<SynthRunReport> {
-        let items = read_items(&self.dataset, self.format)?;
+        let mut items = read_items(&self.dataset, self.format)?;
+        if let Some(shard) = self.shard {
+            items = shard.select(items);
+        }
         let config = self.settings.config(&store.reader())?;
         let synthesizer = Synthesizer::new(store, config)?;
         let (mut out, summary) = synthesizer.synthesize_all(&items, progress)?;

@@ -266,10 +266,35 @@ pub(crate) fn build_csr(
 }
 
 fn tempfile_dir(parent: &Path) -> Result<PathBuf> {
+    remove_abandoned_builds(parent);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let dir = parent.join(format!(".build-{}-{nanos}", std::process::id()));
     fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
     Ok(dir)
+}
+
+/// Removes the scratch directories of builds whose process is gone (a `kale index` killed part
+/// way leaves its `.build-PID-TIME`). A directory whose process may still run is left alone;
+/// where `/proc` is missing, every process may.
+fn remove_abandoned_builds(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let proc = Path::new("/proc");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".build-"))
+            .and_then(|rest| rest.split('-').next())
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if proc.join("self").exists() && !proc.join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }

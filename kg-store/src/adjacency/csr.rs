@@ -123,7 +123,15 @@ impl Csr {
     /// Opens and validates the file of the store with identity `store_id`.
     pub fn open(path: &Path, store_id: u64) -> Result<Self> {
         // The file is only ever replaced by rename (build.rs), and validated here before use.
-        let map = map_file(path)?;
+        let map = match map_file(path) {
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Adjacency {
+                    path: path.to_owned(),
+                    reason: "the file is missing (deleted, or the store copied without it); rebuild it with `kale index`".into(),
+                })
+            }
+            other => other?,
+        };
         let header = CsrHeader::decode(&map, path)?;
         let bad = |reason: String| StoreError::Adjacency {
             path: path.to_owned(),

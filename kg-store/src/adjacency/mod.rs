@@ -33,8 +33,8 @@ use std::sync::Arc;
 
 /// The key of the commit the current CSR file reflects.
 const CSR_SEQ_KEY: &[u8] = &[META, b'a'];
-const DIR: &str = "adjacency";
-const FILE: &str = "graph.csr";
+pub(crate) const DIR: &str = "adjacency";
+pub(crate) const FILE: &str = "graph.csr";
 
 fn csr_path(store: &Store) -> PathBuf {
     store.path().join(DIR).join(FILE)

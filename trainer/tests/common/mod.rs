@@ -103,6 +103,7 @@ pub fn assert_generates_as_transformers(
                 seeds: &seeds,
                 generation: &generation,
                 kv_cache,
+                min_tokens: 0,
             },
         )
         .unwrap()
@@ -131,8 +132,40 @@ pub fn assert_generates_as_transformers(
             seeds: &seeds[..1],
             generation: &generation,
             kv_cache: true,
+            min_tokens: 0,
         },
     )
     .unwrap();
     assert_eq!(alone[0], cached[1], "{name}: batching changes the tokens");
+    // With the stop tokens ruled out, every sequence runs to the limit, as transformers'
+    // `min_new_tokens` makes it (the benchmark's fixed-length setting).
+    let full = kale_trainer::generate::generate(
+        &loaded.model,
+        &loaded.tokenizer,
+        &kale_trainer::generate::GenerateRequest {
+            prompts,
+            seeds: &seeds,
+            generation: &generation,
+            kv_cache: true,
+            min_tokens: max_tokens,
+        },
+    )
+    .unwrap();
+    assert!(
+        full.iter().all(|t| t.len() == max_tokens),
+        "{name}: {full:?}"
+    );
+    let theirs: Vec<Vec<i64>> = serde_json::from_str(&python(&[
+        "generate",
+        dir.to_str().unwrap(),
+        &serde_json::to_string(prompts).unwrap(),
+        &serde_json::to_string(&stops).unwrap(),
+        &max_tokens.to_string(),
+        &max_tokens.to_string(),
+    ]))
+    .unwrap();
+    assert_eq!(
+        full, theirs,
+        "{name}: min_tokens differs from transformers' min_new_tokens"
+    );
 }

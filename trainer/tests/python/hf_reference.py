@@ -162,7 +162,7 @@ def chat(directory, messages):
     print(json.dumps(out))
 
 
-def generate(directory, ids, stops, n):
+def generate(directory, ids, stops, n, min_new=0):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
     stops = json.loads(stops)
@@ -170,6 +170,7 @@ def generate(directory, ids, stops, n):
     for prompt in json.loads(ids):
         with torch.no_grad():
             sequence = model.generate(torch.tensor([prompt]), max_new_tokens=int(n), do_sample=False,
+                                      min_new_tokens=int(min_new),
                                       use_cache=True, eos_token_id=stops or None, pad_token_id=0,
                                       attention_mask=torch.ones(1, len(prompt), dtype=torch.long))
         new = sequence[0, len(prompt):].tolist()
@@ -194,6 +195,6 @@ if __name__ == "__main__":
     elif command == "quants":
         quants(sys.argv[2])
     elif command == "generate":
-        generate(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+        generate(*sys.argv[2:7])
     elif command == "chat":
         chat(sys.argv[2], sys.argv[3])

@@ -7,7 +7,7 @@
 use super::{Generation, RationaleWriter, WriteRequest};
 use crate::error::{DatasetError, Result};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// How to reach the server.
@@ -223,16 +223,25 @@ impl RationaleWriter for OpenAiWriter {
 
     fn complete(&self, requests: &[WriteRequest]) -> Vec<Result<String>> {
         let next = AtomicUsize::new(0);
+        // After a request has failed its retries the server is most likely down for the rest
+        // too: the requests not yet sent are not sent (the run stops anyway).
+        let failed = AtomicBool::new(false);
         let results: std::sync::Mutex<Vec<Option<Result<String>>>> =
             std::sync::Mutex::new((0..requests.len()).map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..self.settings.concurrency.min(requests.len()) {
                 scope.spawn(|| loop {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(request) = requests.get(i) else {
                         break;
                     };
                     let result = self.request(request);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
                     results
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(result);
@@ -243,7 +252,9 @@ impl RationaleWriter for OpenAiWriter {
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .into_iter()
-            .map(|r| r.expect("every request was taken"))
+            .map(|r| {
+                r.unwrap_or_else(|| Err(self.error("not sent: an earlier request failed".into())))
+            })
             .collect()
     }
 }

@@ -4,6 +4,7 @@
 //! steps. The data is `warmup` batches of random ids cycled, so the timed steps of `ka` read
 //! the teacher distributions the warm-up kept, as every epoch after the first does.
 
+use super::median;
 use crate::checkpoint::load_model;
 use crate::config::{Arch, ModelConfig, ModelShape};
 use crate::data::Tokenized;
@@ -80,11 +81,6 @@ pub struct TrainBenchReport {
     pub device: String,
     pub teacher_top_k: usize,
     pub objectives: Vec<ObjectiveThroughput>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 impl TrainBench {
