@@ -24,7 +24,8 @@ done
 for writer in template "model:$model"; do
     name=$([ "$writer" = template ] && echo template || echo model)
     /usr/bin/time -f "%e s wall" "$kale" experiment --model "$model" --data wikidata --seeds 1 \
-        --writer "$writer" --threads 2 --out "$out/smollm2-wikidata-writer-$name" --quiet
+        --writer "$writer" --objectives ka,ka+sft --threads 2 \
+        --out "$out/smollm2-wikidata-writer-$name" --quiet
 done
 /usr/bin/time -f "%e s wall" "$kale" experiment --seeds 3 --out "$out/world" --quiet
 /usr/bin/time -f "%e s wall" "$kale" experiment --data wordnet --seeds 3 --out "$out/wordnet" --quiet

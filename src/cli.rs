@@ -13,7 +13,7 @@ use kale_trainer::runtime::{parse_device, Device};
 use kale_trainer::tokenizer::TokenizerKind;
 use kale_trainer::train::TeacherKind;
 use kg_store::bench::PairSample;
-use kg_store::InputFormat;
+use kg_store::{InputFormat, LanguageFilter};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -683,6 +683,8 @@ pub enum GenCommand {
 #[derive(Args)]
 pub struct LoadArgs {
     pub store: PathBuf,
+    /// Files to load; `-` reads standard input (uncompressed, with --format), e.g.
+    /// `lbzip2 -dc latest-truthy.nt.bz2 | kale load store/ - --format nt`.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The syntax (default: told by each file's extension).
@@ -700,6 +702,11 @@ pub struct LoadArgs {
     /// Memory the load may use, e.g. 4G, 512M (default 4G).
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
+    /// Keep labels, alternative labels, names and descriptions in these languages only
+    /// (comma-separated tags; `en` also keeps `en-gb`); text with no language tag and every
+    /// other triple are kept. Default: all languages.
+    #[arg(long, value_parser = LanguageFilter::parse)]
+    pub languages: Option<LanguageFilter>,
 }
 
 #[derive(Args)]

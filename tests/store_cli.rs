@@ -530,3 +530,169 @@ fn a_snapshot_is_a_consistent_store_that_later_writes_do_not_touch() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }
+
+#[test]
+fn load_reads_standard_input_with_its_format_named() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let nt = dir.path().join("w.nt");
+    kale_ok(&[
+        "gen",
+        "world",
+        "--out",
+        nt.to_str().unwrap(),
+        "--entities",
+        "300",
+    ]);
+    let from_file = dir.path().join("a");
+    kale_ok(&["load", from_file.to_str().unwrap(), nt.to_str().unwrap()]);
+
+    let from_stdin = dir.path().join("b");
+    let load_stdin = |extra: &[&str], input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kale"))
+            .args(["load", from_stdin.to_str().unwrap(), "-", "--quiet"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A reader that stops early (an error) closes the pipe: that is no failure here.
+        let _ = child.stdin.take().unwrap().write_all(input);
+        child.wait_with_output().unwrap()
+    };
+    let text = std::fs::read(&nt).unwrap();
+    let out = load_stdin(&[], &text);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--format"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = load_stdin(&["--format", "nt"], &text);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stats(&from_stdin)["triples"], stats(&from_file)["triples"]);
+    assert_eq!(
+        kale_ok(&["dump", from_stdin.to_str().unwrap()]),
+        kale_ok(&["dump", from_file.to_str().unwrap()])
+    );
+
+    // A bad line on standard input names it as `-` with its line, and changes nothing.
+    let out = load_stdin(&["--format", "nt"], b"<http://e/a> <http://e/b> .\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("-:1"), "{err}");
+    assert_eq!(stats(&from_stdin)["triples"], stats(&from_file)["triples"]);
+}
+
+#[test]
+fn wikidata_direct_claims_are_named_by_their_property_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wd.nt");
+    let wd = "http://www.wikidata.org/entity/";
+    let wdt = "http://www.wikidata.org/prop/direct/";
+    let label = "http://www.w3.org/2000/01/rdf-schema#label";
+    let name = "http://schema.org/name";
+    std::fs::write(
+        &file,
+        [
+            format!("<{wd}Q7186> <{wdt}P19> <{wd}Q270> ."),
+            format!("<{wd}Q270> <{wdt}P17> <{wd}Q36> ."),
+            format!("<{wd}Q7186> <{label}> \"Marie Curie\"@en ."),
+            format!("<{wd}Q270> <{label}> \"Warsaw\"@en ."),
+            format!("<{wd}Q36> <{name}> \"Poland\"@en ."),
+            format!("<{wd}P19> <{label}> \"place of birth\"@en ."),
+            format!("<{wd}P19> <{label}> \"Geburtsort\"@de ."),
+            format!("<{wd}P19> <http://wikiba.se/ontology#directClaim> <{wdt}P19> ."),
+            format!("<{wd}P17> <http://wikiba.se/ontology#directClaim> <{wdt}P17> ."),
+            format!("<{wd}P17> <{name}> \"country\"@en ."),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    kale_ok(&["load", store.to_str().unwrap(), file.to_str().unwrap()]);
+    let paths = |lang: &str| {
+        kale_ok(&[
+            "paths",
+            store.to_str().unwrap(),
+            "--from",
+            &format!("{wd}Q7186"),
+            "--to",
+            &format!("{wd}Q36"),
+            "--lang",
+            lang,
+        ])
+    };
+    let text = paths("en");
+    assert!(
+        text.contains("-[place of birth]->") && text.contains("-[country]->"),
+        "{text}"
+    );
+    assert!(paths("de").contains("-[Geburtsort]->"));
+}
+
+#[test]
+fn load_keeps_text_in_the_languages_asked_for_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("labels.nt");
+    let label = "<http://www.w3.org/2000/01/rdf-schema#label>";
+    let alt = "<http://www.w3.org/2004/02/skos/core#altLabel>";
+    let description = "<http://schema.org/description>";
+    let sun = "<http://e/sun>";
+    let lines = [
+        format!("{sun} {label} \"Sun\"@en ."),
+        format!("{sun} {label} \"Sun\"@en-gb ."),
+        format!("{sun} {label} \"Sonne\"@de ."),
+        format!("{sun} {label} \"Soleil\"@fr ."),
+        format!("{sun} {alt} \"Sol\"@es ."),
+        format!("{sun} {description} \"étoile\"@fr ."),
+        format!("{sun} {description} \"star\"@en ."),
+        format!("{sun} {label} \"SUN-1\" ."),
+        format!("{sun} <http://e/motto> \"lumière\"@fr ."),
+        format!("{sun} <http://e/emits> <http://e/light> ."),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let store = dir.path().join("store");
+    let out = kale(&[
+        "load",
+        store.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "--languages",
+        "en,DE",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("3 text triples in other languages left out"),
+        "{err}"
+    );
+    assert_eq!(stats(&store)["triples"], 7);
+    let dump = kale_ok(&["dump", store.to_str().unwrap()]);
+    assert!(!dump.contains("Soleil") && !dump.contains("\"Sol\"") && !dump.contains("étoile"));
+    for kept in [
+        "\"Sonne\"@de",
+        "\"Sun\"@en-gb",
+        "\"SUN-1\"",
+        "lumière",
+        "\"star\"@en",
+    ] {
+        assert!(dump.contains(kept), "{kept} missing:\n{dump}");
+    }
+    // The dropped literals never reached the dictionary.
+    assert_eq!(stats(&store)["literals"], 6);
+
+    let out = kale(&[
+        "load",
+        store.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "--languages",
+        ";",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--languages"));
+}

@@ -1,4 +1,6 @@
 //! The display label of an entity: the value of its label predicates, preferring a language.
+//! Wikidata's direct-claim predicates (`wdt:P19`) have no labels of their own: theirs are on the
+//! property entity (`wd:P19`) that `wikibase:directClaim` ties to them, and are used instead.
 
 use crate::error::Result;
 use crate::id::TermId;
@@ -8,11 +10,16 @@ use oxrdf::{NamedNodeRef, Term};
 use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 
+/// Wikibase's link from a property entity to its direct-claim predicate.
+pub const DIRECT_CLAIM: &str = "http://wikiba.se/ontology#directClaim";
+
 /// Looks up labels (`rdfs:label`, `skos:prefLabel`, `schema:name`, in that order of preference)
 /// in one language, with a cache shared by threads.
 pub struct Labels {
     reader: StoreReader,
     predicates: Vec<TermId>,
+    /// `wikibase:directClaim`, where the store has it.
+    direct_claim: Option<TermId>,
     lang: String,
     cache: RwLock<FxHashMap<TermId, Option<String>>>,
 }
@@ -25,9 +32,11 @@ impl Labels {
                 predicates.push(id);
             }
         }
+        let direct_claim = reader.term_id(NamedNodeRef::new_unchecked(DIRECT_CLAIM).into())?;
         Ok(Self {
             reader,
             predicates,
+            direct_claim,
             lang: lang.to_ascii_lowercase(),
             cache: RwLock::default(),
         })
@@ -44,6 +53,20 @@ impl Labels {
         {
             return Ok(hit.clone());
         }
+        let mut label = self.own_label(entity)?;
+        if label.is_none() {
+            label = self.property_label(entity)?;
+        }
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 1_000_000 {
+            cache.clear();
+        }
+        cache.insert(entity, label.clone());
+        Ok(label)
+    }
+
+    /// The entity's best label of its own (see [`Labels::label`]).
+    fn own_label(&self, entity: TermId) -> Result<Option<String>> {
         let mut best: Option<(u8, String)> = None;
         for &p in &self.predicates {
             for quad in self
@@ -72,13 +95,24 @@ impl Labels {
                 break;
             }
         }
-        let label = best.map(|(_, l)| l);
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() > 1_000_000 {
-            cache.clear();
+        Ok(best.map(|(_, l)| l))
+    }
+
+    /// The label of the property whose direct claim `predicate` is.
+    fn property_label(&self, predicate: TermId) -> Result<Option<String>> {
+        let Some(direct_claim) = self.direct_claim else {
+            return Ok(None);
+        };
+        let property = self
+            .reader
+            .quads(None, Some(direct_claim), Some(predicate), GraphFilter::All)
+            .next()
+            .transpose()?
+            .map(|q| q.subject);
+        match property {
+            Some(property) => self.own_label(property),
+            None => Ok(None),
         }
-        cache.insert(entity, label.clone());
-        Ok(label)
     }
 
     pub fn reader(&self) -> &StoreReader {

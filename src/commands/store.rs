@@ -22,6 +22,7 @@ pub fn load(args: LoadArgs, progress: &TerminalProgress) -> Result<()> {
     let store = Store::open(&args.store)?;
     let mut loader = BulkLoader::new(&store)
         .lenient(args.lenient)
+        .languages(args.languages)
         .progress(progress);
     if let Some(threads) = args.threads {
         loader = loader.threads(threads);

@@ -248,12 +248,14 @@ impl GgufFile {
             None => 32,
             Some(value) => match value.as_int() {
                 Some(a) if a > 0 && a.count_ones() == 1 && a <= 1 << 30 => a as usize,
-                _ => return Err(TrainerError::Checkpoint {
-                    path: path.to_owned(),
-                    message: format!(
+                _ => {
+                    return Err(TrainerError::Checkpoint {
+                        path: path.to_owned(),
+                        message: format!(
                         "general.alignment {value:?} is not a power of two (as llama.cpp requires)"
                     ),
-                }),
+                    })
+                }
             },
         };
         let data_start = c.at.div_ceil(alignment) * alignment;

@@ -148,7 +148,8 @@ impl SynthRunReport {
             "writer": self.writer.as_ref().map(|w| serde_json::json!({
                 "writer": w.writer, "items": w.items, "accepted": w.accepted,
                 "acceptance": w.acceptance(), "generated": w.generated, "cached": w.cached,
-                "ungrounded": w.ungrounded, "too_long": w.too_long, "empty": w.empty,
+                "ungrounded": w.ungrounded, "repetitive": w.repetitive, "too_long": w.too_long,
+                "empty": w.empty,
                 "seconds": w.seconds,
             })),
         })

@@ -1,5 +1,7 @@
 //! Input files: their RDF format and compression, told from the file name, and a reader that
 //! counts the bytes taken from disk (what the progress bar measures against the file sizes).
+//! The path `-` is standard input, read as it comes (decompress upstream, where `lbzip2 -dc` or
+//! `pigz -dc` use every core), its format given with `--format`.
 
 use crate::error::{Result, StoreError};
 use oxrdfio::RdfFormat;
@@ -81,6 +83,9 @@ pub fn detect(path: &Path) -> (Compression, Option<InputFormat>) {
     (compression, format)
 }
 
+/// The path that means standard input.
+pub const STDIN: &str = "-";
+
 /// One file to load.
 #[derive(Clone, Debug)]
 pub struct LoadInput {
@@ -100,7 +105,29 @@ impl LoadInput {
         }
     }
 
+    /// Whether this input is standard input.
+    pub fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == STDIN
+    }
+
+    /// The compressed size on disk, where known (not for standard input).
+    pub(crate) fn size(&self) -> Result<Option<u64>> {
+        if self.is_stdin() {
+            return Ok(None);
+        }
+        Ok(Some(
+            std::fs::metadata(&self.path)
+                .map_err(StoreError::io(&self.path))?
+                .len(),
+        ))
+    }
+
     pub(crate) fn resolved_format(&self) -> Result<InputFormat> {
+        if self.is_stdin() && self.format.is_none() {
+            return Err(StoreError::InvalidInput(
+                "standard input (-) has no name to tell its format by: give --format nt, nq, ttl, trig or rdf (and decompress upstream)".into(),
+            ));
+        }
         self.format
             .or_else(|| detect(&self.path).1)
             .ok_or_else(|| StoreError::UnknownFormat {
@@ -116,8 +143,21 @@ impl LoadInput {
 
     /// The decompressed content, and the counter of compressed bytes read so far.
     pub(crate) fn open(&self, counter: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+        if self.is_stdin() {
+            let stdin = CountingReader {
+                file: Box::new(io::stdin()),
+                counter,
+            };
+            return Ok(Box::new(BufReader::with_capacity(1 << 20, stdin)));
+        }
         let file = File::open(&self.path).map_err(StoreError::io(&self.path))?;
-        let counted = BufReader::with_capacity(1 << 20, CountingReader { file, counter });
+        let counted = BufReader::with_capacity(
+            1 << 20,
+            CountingReader {
+                file: Box::new(file),
+                counter,
+            },
+        );
         Ok(match detect(&self.path).0 {
             Compression::None => Box::new(counted),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
@@ -130,7 +170,7 @@ impl LoadInput {
 }
 
 struct CountingReader {
-    file: File,
+    file: Box<dyn Read + Send>,
     counter: Arc<AtomicU64>,
 }
 

@@ -13,12 +13,14 @@
 //! spill to disk, and the reader keeps a bounded number of chunks in flight.
 
 mod input;
+mod languages;
 mod parse;
 mod resolve;
 mod sorter;
 mod sst;
 
 pub use input::{Compression, InputFormat, LoadInput};
+pub use languages::LanguageFilter;
 
 use crate::adjacency::Adjacency;
 use crate::backend::KeyIter;
@@ -66,6 +68,8 @@ pub struct LoadSummary {
     pub duplicates: u64,
     /// Bad lines skipped (lenient mode).
     pub skipped: u64,
+    /// Labels, names and descriptions skipped for their language (`--languages`).
+    pub other_languages: u64,
     /// The first few skipped lines.
     pub first_skipped: Vec<SkippedLine>,
     /// Terms the dictionary gained.
@@ -98,6 +102,13 @@ impl std::fmt::Display for LoadSummary {
             self.skipped,
             self.new_terms
         )?;
+        if self.other_languages > 0 {
+            write!(
+                f,
+                ", {} text triples in other languages left out",
+                self.other_languages
+            )?;
+        }
         if let Some((adj, took)) = &self.adjacency {
             write!(
                 f,
@@ -147,6 +158,7 @@ pub struct BulkLoader<'a> {
     memory_limit: usize,
     lenient: bool,
     adjacency: bool,
+    languages: Option<Arc<LanguageFilter>>,
     progress: &'a dyn Progress,
 }
 
@@ -162,8 +174,15 @@ impl<'a> BulkLoader<'a> {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             lenient: false,
             adjacency: true,
+            languages: None,
             progress: &NoProgress,
         }
+    }
+
+    /// Keep labels, names and descriptions in these languages only (default: all).
+    pub fn languages(mut self, filter: Option<LanguageFilter>) -> Self {
+        self.languages = filter.map(Arc::new);
+        self
     }
 
     /// Whether to rebuild the adjacency and the label index after the commit (default: yes).
@@ -201,11 +220,18 @@ impl<'a> BulkLoader<'a> {
         self.store.check_writable()?;
         let started = Instant::now();
         let mut total_bytes = 0;
+        let mut sized = true;
         for input in inputs {
             input.resolved_format()?;
-            total_bytes += fs::metadata(&input.path)
-                .map_err(StoreError::io(&input.path))?
-                .len();
+            match input.size()? {
+                Some(bytes) => total_bytes += bytes,
+                None => sized = false,
+            }
+        }
+        if inputs.iter().filter(|i| i.is_stdin()).count() > 1 {
+            return Err(StoreError::InvalidInput(
+                "standard input (-) can be read once per load".into(),
+            ));
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
@@ -230,14 +256,15 @@ impl<'a> BulkLoader<'a> {
         let mut spo = Sorter::<4>::new(&scratch.path, "quads", budget.quads);
 
         self.progress
-            .begin("reading", Some(total_bytes), Unit::Bytes);
+            .begin("reading", sized.then_some(total_bytes), Unit::Bytes);
         let bytes_read = Arc::new(AtomicU64::new(0));
         let in_flight = self.threads.max(2);
         pool.install(|| {
             std::thread::scope(|scope| {
                 let (tx, rx) = crossbeam_channel::bounded(in_flight);
                 let counter = Arc::clone(&bytes_read);
-                scope.spawn(move || read_inputs(inputs, &counter, &tx));
+                let languages = self.languages.as_ref();
+                scope.spawn(move || read_inputs(inputs, &counter, &tx, languages));
                 let mut pending: Option<Vec<ParsedChunk>> = None;
                 loop {
                     let mut batch: Vec<Work> = rx.recv().into_iter().collect();
@@ -362,6 +389,7 @@ impl<'a> BulkLoader<'a> {
                 ])?;
             }
             summary.triples_read += chunk.quads.len() as u64;
+            summary.other_languages += chunk.dropped;
         }
         Ok(())
     }

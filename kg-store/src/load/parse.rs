@@ -6,6 +6,7 @@
 //! once, however often it occurs.
 
 use super::input::{InputFormat, LoadInput};
+use super::languages::LanguageFilter;
 use crate::error::StoreError;
 use crate::term::{encode_graph_name, encode_named_or_blank, encode_term, term_hash128};
 use crossbeam_channel::Sender;
@@ -60,6 +61,8 @@ pub struct ParsedChunk {
     /// `[subject, predicate, object, graph]` as indexes into `terms` (`DEFAULT_GRAPH`: none).
     pub quads: Vec<[u32; 4]>,
     pub errors: Vec<BadLine>,
+    /// Text triples in languages the load does not keep (see `languages.rs`).
+    pub dropped: u64,
 }
 
 #[derive(Default)]
@@ -67,11 +70,15 @@ struct ChunkBuilder {
     index: FxHashMap<u128, u32>,
     chunk: ParsedChunk,
     scratch: Vec<u8>,
+    languages: Option<Arc<LanguageFilter>>,
 }
 
 impl ChunkBuilder {
-    fn new(file: usize) -> Self {
-        let mut builder = Self::default();
+    fn new(file: usize, languages: Option<Arc<LanguageFilter>>) -> Self {
+        let mut builder = Self {
+            languages,
+            ..Self::default()
+        };
         builder.chunk.file = file;
         builder
     }
@@ -105,6 +112,10 @@ impl ChunkBuilder {
     }
 
     fn add(&mut self, quad: QuadRef<'_>) {
+        if self.languages.as_ref().is_some_and(|l| l.drops(quad)) {
+            self.chunk.dropped += 1;
+            return;
+        }
         self.scratch.clear();
         encode_named_or_blank(quad.subject, &mut self.scratch);
         let s = self.intern();
@@ -147,6 +158,7 @@ pub enum Work {
         format: InputFormat,
         data: Vec<u8>,
         first_line: u64,
+        languages: Option<Arc<LanguageFilter>>,
     },
     Parsed(ParsedChunk),
     /// Reading failed (not a syntax error): the load stops.
@@ -164,16 +176,19 @@ impl Work {
                 format,
                 data,
                 first_line,
+                languages,
             } => {
-                let chunk = parse_lines(file, format, &data, first_line);
+                let chunk = parse_lines(file, format, &data, first_line, languages.clone());
                 if chunk.errors.is_empty() {
                     return Ok(chunk);
                 }
                 // The parser's recovery after an error can swallow the next statement. Lines of
                 // these formats are independent, so parse each on its own for an exact account.
-                let mut exact = ChunkBuilder::new(file);
+                let mut exact = ChunkBuilder::new(file, None);
                 for (i, text) in data.split_inclusive(|&b| b == b'\n').enumerate() {
-                    let one = parse_lines(file, format, text, first_line + i as u64);
+                    let one =
+                        parse_lines(file, format, text, first_line + i as u64, languages.clone());
+                    exact.chunk.dropped += one.dropped;
                     for quad in &one.quads {
                         let term = |i: u32| one.terms.get(i as usize);
                         let graph = (quad[3] != DEFAULT_GRAPH).then(|| term(quad[3]));
@@ -187,8 +202,14 @@ impl Work {
     }
 }
 
-fn parse_lines(file: usize, format: InputFormat, data: &[u8], first_line: u64) -> ParsedChunk {
-    let mut builder = ChunkBuilder::new(file);
+fn parse_lines(
+    file: usize,
+    format: InputFormat,
+    data: &[u8],
+    first_line: u64,
+    languages: Option<Arc<LanguageFilter>>,
+) -> ParsedChunk {
+    let mut builder = ChunkBuilder::new(file, languages);
     let error = |e: oxttl::TurtleSyntaxError, builder: &mut ChunkBuilder| {
         let at = e.location().start;
         let message = format!("{} (column {})", e.message(), at.column + 1);
@@ -214,16 +235,21 @@ fn parse_lines(file: usize, format: InputFormat, data: &[u8], first_line: u64) -
 
 /// Reads every input in order and sends its work down `tx`. Returns when done, on the first
 /// read error (sent as `Work::Failed`), or when the receiver is gone (the load stopped).
-pub fn read_inputs(inputs: &[LoadInput], counter: &Arc<AtomicU64>, tx: &Sender<Work>) {
+pub fn read_inputs(
+    inputs: &[LoadInput],
+    counter: &Arc<AtomicU64>,
+    tx: &Sender<Work>,
+    languages: Option<&Arc<LanguageFilter>>,
+) {
     for (file, input) in inputs.iter().enumerate() {
         let result = input
             .resolved_format()
             .and_then(|format| Ok((format, input.open(Arc::clone(counter))?)))
             .and_then(|(format, reader)| {
                 if format.is_line_based() {
-                    read_lines(file, format, input, reader, tx)
+                    read_lines(file, format, input, reader, tx, languages)
                 } else {
-                    read_statements(file, format, input, reader, tx)
+                    read_statements(file, format, input, reader, tx, languages)
                 }
             });
         match result {
@@ -244,6 +270,7 @@ fn read_lines(
     input: &LoadInput,
     mut reader: Box<dyn Read + Send>,
     tx: &Sender<Work>,
+    languages: Option<&Arc<LanguageFilter>>,
 ) -> Result<bool, StoreError> {
     let mut carry: Vec<u8> = Vec::new();
     let mut first_line = 0u64;
@@ -275,6 +302,7 @@ fn read_lines(
             format,
             data,
             first_line,
+            languages: languages.cloned(),
         };
         if tx.send(work).is_err() {
             return Ok(false);
@@ -293,6 +321,7 @@ fn read_statements(
     input: &LoadInput,
     reader: Box<dyn Read + Send>,
     tx: &Sender<Work>,
+    languages: Option<&Arc<LanguageFilter>>,
 ) -> Result<bool, StoreError> {
     let mut parser = RdfParser::from_format(format.rdf_format());
     if let Some(base) = &input.base_iri {
@@ -300,7 +329,7 @@ fn read_statements(
             .with_base_iri(base)
             .map_err(|e| StoreError::InvalidInput(format!("invalid base IRI {base:?}: {e}")))?;
     }
-    let mut builder = ChunkBuilder::new(file);
+    let mut builder = ChunkBuilder::new(file, languages.cloned());
     for result in parser.for_reader(reader) {
         match result {
             Ok(quad) => builder.add(quad.as_ref()),
@@ -311,7 +340,7 @@ fn read_statements(
             Err(RdfParseError::Io(e)) => return Err(StoreError::io(&input.path)(e)),
         }
         if builder.len() >= CHUNK_QUADS {
-            let full = std::mem::replace(&mut builder, ChunkBuilder::new(file));
+            let full = std::mem::replace(&mut builder, ChunkBuilder::new(file, languages.cloned()));
             if tx.send(Work::Parsed(full.finish())).is_err() {
                 return Ok(false);
             }

@@ -150,6 +150,8 @@ pub struct WriterSummary {
     pub empty: usize,
     pub too_long: usize,
     pub ungrounded: usize,
+    /// Refused for repeating a clause (a decoding loop).
+    pub repetitive: usize,
     pub seconds: f64,
 }
 
@@ -167,6 +169,7 @@ impl WriterSummary {
         self.empty += other.empty;
         self.too_long += other.too_long;
         self.ungrounded += other.ungrounded;
+        self.repetitive += other.repetitive;
         self.seconds += other.seconds;
         if self.writer.is_empty() {
             self.writer.clone_from(&other.writer);
@@ -178,13 +181,14 @@ impl std::fmt::Display for WriterSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: {} rationales, {:.1}% accepted ({} written now, {} from the cache; refused: {} ungrounded, {} too long, {} empty) in {:.1}s",
+            "{}: {} rationales, {:.1}% accepted ({} written now, {} from the cache; refused: {} ungrounded, {} repetitive, {} too long, {} empty) in {:.1}s",
             self.writer,
             self.items,
             100.0 * self.acceptance(),
             self.generated,
             self.cached,
             self.ungrounded,
+            self.repetitive,
             self.too_long,
             self.empty,
             self.seconds,
@@ -327,6 +331,7 @@ impl Rewriter {
                         Refusal::Empty => summary.empty += 1,
                         Refusal::TooLong => summary.too_long += 1,
                         Refusal::Ungrounded => summary.ungrounded += 1,
+                        Refusal::Repetitive => summary.repetitive += 1,
                     }
                     item.rationale_by = RationaleSource::Fallback;
                     item.refused_rationale = Some(text);
@@ -542,6 +547,22 @@ mod tests {
         assert_eq!(
             check(&"Ada Morvik Bergen Norway ".repeat(10)),
             Err(Refusal::TooLong)
+        );
+        let check = |t: &str| grounding::check(t, &it, 800);
+        assert_eq!(
+            check("Ada Morvik was born in Bergen; Bergen is in Norway; Bergen is in Norway; Bergen is in norway;"),
+            Err(Refusal::Repetitive),
+            "a decoding loop"
+        );
+        assert_eq!(
+            check("Ada Morvik was born in Bergen. Bergen is in Norway. Bergen is in Norway."),
+            Ok(()),
+            "twice is not a loop"
+        );
+        assert_eq!(
+            check("Ada Morvik, Bergen, Norway: yes, yes, yes. Born in Bergen."),
+            Ok(()),
+            "short clauses do not count"
         );
     }
 
