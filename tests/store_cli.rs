@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kale, kale_ok, stats};
+use common::{kale, kale_ok, stats, world_store};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -397,17 +397,7 @@ fn paths_through_the_command_line_in_text_json_and_batches() {
 #[test]
 fn a_corrupted_file_is_reported_as_corruption_not_as_a_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let nt = dir.path().join("w.nt");
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        nt.to_str().unwrap(),
-        "--entities",
-        "2000",
-    ]);
-    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
+    let store = world_store(dir.path(), 2000);
     // Every table file's bytes flipped after its first quarter: its blocks fail their checksums.
     let mut damaged = 0;
     for entry in std::fs::read_dir(&store).unwrap() {
@@ -433,17 +423,7 @@ fn a_corrupted_file_is_reported_as_corruption_not_as_a_lock() {
 #[test]
 fn kale_index_clears_what_a_killed_build_left_and_a_missing_file_says_to_run_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let nt = dir.path().join("w.nt");
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        nt.to_str().unwrap(),
-        "--entities",
-        "500",
-    ]);
-    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
+    let store = world_store(dir.path(), 500);
     let adjacency = store.join("adjacency");
     // No process has this id (Linux's pid_max is at most 2^22); this test's process does run.
     let abandoned = adjacency.join(".build-999999999-1");
@@ -480,18 +460,8 @@ fn kale_index_clears_what_a_killed_build_left_and_a_missing_file_says_to_run_it(
 #[test]
 fn a_snapshot_is_a_consistent_store_that_later_writes_do_not_touch() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+    let store = world_store(dir.path(), 800);
     let snap = dir.path().join("snap");
-    let nt = dir.path().join("w.nt");
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        nt.to_str().unwrap(),
-        "--entities",
-        "800",
-    ]);
-    kale_ok(&["load", store.to_str().unwrap(), nt.to_str().unwrap()]);
     kale_ok(&["snapshot", store.to_str().unwrap(), snap.to_str().unwrap()]);
     let paths = |s: &Path| {
         kale_ok(&[
@@ -535,17 +505,8 @@ fn a_snapshot_is_a_consistent_store_that_later_writes_do_not_touch() {
 fn load_reads_standard_input_with_its_format_named() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
+    let from_file = world_store(dir.path(), 300);
     let nt = dir.path().join("w.nt");
-    kale_ok(&[
-        "gen",
-        "world",
-        "--out",
-        nt.to_str().unwrap(),
-        "--entities",
-        "300",
-    ]);
-    let from_file = dir.path().join("a");
-    kale_ok(&["load", from_file.to_str().unwrap(), nt.to_str().unwrap()]);
 
     let from_stdin = dir.path().join("b");
     let load_stdin = |extra: &[&str], input: &[u8]| {

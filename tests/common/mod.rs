@@ -62,6 +62,17 @@ pub fn stats(store: &Path) -> Value {
         .expect("JSON stats")
 }
 
+/// `kale gen world --entities N` and `kale load` into `dir`: `w.nt` and `store/`, whose path is
+/// returned.
+pub fn world_store(dir: &Path, entities: usize) -> std::path::PathBuf {
+    let (nt, store) = (dir.join("w.nt"), dir.join("store"));
+    let entities = entities.to_string();
+    let nt_arg = nt.to_str().unwrap();
+    kale_ok(&["gen", "world", "--out", nt_arg, "--entities", &entities]);
+    kale_ok(&["load", store.to_str().unwrap(), nt_arg]);
+    store
+}
+
 /// `kale gen world`, `kale load` and `kale gen qa` into `dir`: `w.nt`, `store/`, `qa.jsonl` and
 /// `qa.facts.jsonl`.
 pub fn world_with_questions(dir: &Path, entities: usize, seed: u64, questions: usize) {

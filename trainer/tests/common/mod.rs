@@ -94,78 +94,59 @@ pub fn assert_generates_as_transformers(
         ..kale_datasets::synth::writer::Generation::default()
     };
     let seeds = vec![0; prompts.len()];
-    let run = |kv_cache| {
+    let ours = |prompts: &[Vec<i64>], kv_cache, min_tokens| {
         kale_trainer::generate::generate(
             &loaded.model,
             &loaded.tokenizer,
             &kale_trainer::generate::GenerateRequest {
                 prompts,
-                seeds: &seeds,
+                seeds: &seeds[..prompts.len()],
                 generation: &generation,
                 kv_cache,
-                min_tokens: 0,
+                min_tokens,
             },
         )
         .unwrap()
     };
-    let cached = run(true);
-    assert_eq!(cached, run(false), "{name}: the cache changes the tokens");
-    let theirs: Vec<Vec<i64>> = serde_json::from_str(&python(&[
-        "generate",
-        dir.to_str().unwrap(),
-        &serde_json::to_string(prompts).unwrap(),
-        &serde_json::to_string(&stops).unwrap(),
-        &max_tokens.to_string(),
-    ]))
-    .unwrap();
-    assert_eq!(cached, theirs, "{name}: tokens differ from transformers'");
+    let theirs = |min_tokens: usize| -> Vec<Vec<i64>> {
+        serde_json::from_str(&python(&[
+            "generate",
+            dir.to_str().unwrap(),
+            &serde_json::to_string(prompts).unwrap(),
+            &serde_json::to_string(&stops).unwrap(),
+            &max_tokens.to_string(),
+            &min_tokens.to_string(),
+        ]))
+        .unwrap()
+    };
+    let cached = ours(prompts, true, 0);
+    assert_eq!(
+        cached,
+        ours(prompts, false, 0),
+        "{name}: the cache changes the tokens"
+    );
+    assert_eq!(
+        cached,
+        theirs(0),
+        "{name}: tokens differ from transformers'"
+    );
     assert!(
         cached.iter().any(|t| !t.is_empty()),
         "{name}: nothing generated"
     );
     // One prompt alone gives what it gave in the batch.
-    let alone = kale_trainer::generate::generate(
-        &loaded.model,
-        &loaded.tokenizer,
-        &kale_trainer::generate::GenerateRequest {
-            prompts: &prompts[1..2],
-            seeds: &seeds[..1],
-            generation: &generation,
-            kv_cache: true,
-            min_tokens: 0,
-        },
-    )
-    .unwrap();
+    let alone = ours(&prompts[1..2], true, 0);
     assert_eq!(alone[0], cached[1], "{name}: batching changes the tokens");
     // With the stop tokens ruled out, every sequence runs to the limit, as transformers'
     // `min_new_tokens` makes it (the benchmark's fixed-length setting).
-    let full = kale_trainer::generate::generate(
-        &loaded.model,
-        &loaded.tokenizer,
-        &kale_trainer::generate::GenerateRequest {
-            prompts,
-            seeds: &seeds,
-            generation: &generation,
-            kv_cache: true,
-            min_tokens: max_tokens,
-        },
-    )
-    .unwrap();
+    let full = ours(prompts, true, max_tokens);
     assert!(
         full.iter().all(|t| t.len() == max_tokens),
         "{name}: {full:?}"
     );
-    let theirs: Vec<Vec<i64>> = serde_json::from_str(&python(&[
-        "generate",
-        dir.to_str().unwrap(),
-        &serde_json::to_string(prompts).unwrap(),
-        &serde_json::to_string(&stops).unwrap(),
-        &max_tokens.to_string(),
-        &max_tokens.to_string(),
-    ]))
-    .unwrap();
     assert_eq!(
-        full, theirs,
+        full,
+        theirs(max_tokens),
         "{name}: min_tokens differs from transformers' min_new_tokens"
     );
 }
