@@ -84,6 +84,16 @@ pub fn generate(
     // Left padding: every sequence's last prompt token sits in the last column.
     let mut seq = Batch::new(&prompts, width);
     let device = model.device();
+    // The stop tokens ruled out of the first `min_tokens` choices, made once; one past the
+    // model's vocabulary (a tokenizer larger than the model) can never be drawn anyway.
+    let vocab = model.config.vocab_size;
+    let maskable: Vec<i64> = stops
+        .iter()
+        .copied()
+        .filter(|&t| (0..vocab).contains(&t))
+        .collect();
+    let masked = (request.min_tokens > 0 && !maskable.is_empty())
+        .then(|| Tensor::from_slice(&maskable).to_device(device));
     tch::no_grad(|| -> Result<()> {
         let mut cache: Option<KvCache> = None;
         let mut fed = 0; // columns the cache holds
@@ -105,19 +115,8 @@ pub fn generate(
             }
             let last = hidden.select(1, hidden.size()[1] - 1);
             let mut logits = model.logits(&last).to_kind(Kind::Float);
-            if step < request.min_tokens {
-                // A stop token past the model's vocabulary (a tokenizer larger than the
-                // model) can never be drawn anyway.
-                let vocab = logits.size()[1];
-                let masked: Vec<i64> = stops
-                    .iter()
-                    .copied()
-                    .filter(|&t| (0..vocab).contains(&t))
-                    .collect();
-                if !masked.is_empty() {
-                    let masked = Tensor::from_slice(&masked).to_device(device);
-                    logits = logits.f_index_fill(1, &masked, f64::NEG_INFINITY)?;
-                }
+            if let Some(masked) = masked.as_ref().filter(|_| step < request.min_tokens) {
+                logits = logits.f_index_fill(1, masked, f64::NEG_INFINITY)?;
             }
             let next = choose(&logits, g, &mut rngs)?;
             let mut column = Vec::with_capacity(n);

@@ -135,14 +135,10 @@ impl GenerateBench {
             )
             .map_err(TrainerError::io(path.clone()))?;
         }
-        let generation = Generation {
-            max_tokens: self.new_tokens,
-            ..Generation::default()
-        };
         let call = |batch: usize, kv_cache: bool, max_tokens: usize| -> Result<_> {
             let generation = Generation {
                 max_tokens,
-                ..generation.clone()
+                ..Generation::default()
             };
             let started = Instant::now();
             let out = generate(
