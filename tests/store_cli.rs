@@ -657,3 +657,100 @@ fn load_keeps_text_in_the_languages_asked_for_and_counts_the_rest() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--languages"));
 }
+
+#[test]
+fn a_small_load_updates_the_indexes_in_place_and_answers_as_a_full_rebuild_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = world_store(dir.path(), 3000);
+    let s = store.to_str().unwrap();
+    let entity = |q: u32| format!("http://kale.example/entity/Q{q}");
+    let label = "http://www.w3.org/2000/01/rdf-schema#label";
+    let world = std::fs::read_to_string(dir.path().join("w.nt")).unwrap();
+    // New entities tied to existing ones, new labels (one on an existing entity), a new edge
+    // between existing entities, a blank node, and a triple the store already has.
+    let added = dir.path().join("added.nt");
+    let new = |n: u32| format!("http://kale.example/entity/N{n}");
+    let mut text = format!(
+        concat!(
+            "<{n1}> <http://kale.example/prop/P19> <{a}> .\n",
+            "<{b}> <http://kale.example/prop/P31> <{n1}> .\n",
+            "<{n1}> <{label}> \"Zorbatown\"@en .\n",
+            "<{n2}> <{label}> \"Quexlin Harbour\"@en .\n",
+            "<{n2}> <http://kale.example/prop/P19> <{n1}> .\n",
+            "<{a}> <{label}> \"Old Vandermere\"@en .\n",
+            "<{b}> <http://kale.example/prop/P279> <{c}> .\n",
+            "_:x <http://kale.example/prop/P19> <{a}> .\n",
+        ),
+        n1 = new(1),
+        n2 = new(2),
+        a = entity(120),
+        b = entity(2500),
+        c = entity(1800),
+        label = label,
+    );
+    text.push_str(world.lines().nth(5000).unwrap());
+    text.push('\n');
+    std::fs::write(&added, &text).unwrap();
+
+    let csr = store.join("adjacency/graph.csr");
+    let csr_before = std::fs::read(&csr).unwrap();
+    let modified = std::fs::metadata(&csr).unwrap().modified().unwrap();
+    let before = stats(&store)["triples"].as_u64().unwrap();
+    let load = kale(&["load", s, added.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&load.stderr);
+    assert!(load.status.success(), "{out}");
+    assert!(out.contains("indexes updated in place"), "{out}");
+    assert!(out.contains("8 new, 1 duplicate"), "{out}");
+    assert!(!out.contains("adjacency:"), "{out}");
+    assert_eq!(stats(&store)["triples"].as_u64().unwrap(), before + 8);
+    assert_eq!(std::fs::read(&csr).unwrap(), csr_before, "the CSR was rewritten");
+    assert_eq!(std::fs::metadata(&csr).unwrap().modified().unwrap(), modified);
+
+    // The same triples bulk-loaded from scratch, indexes built in full.
+    let full = dir.path().join("full");
+    let f = full.to_str().unwrap();
+    kale_ok(&[
+        "load",
+        f,
+        dir.path().join("w.nt").to_str().unwrap(),
+        added.to_str().unwrap(),
+    ]);
+    let answers = |store: &str| {
+        let pairs = [
+            (new(1), entity(120)),
+            (new(2), entity(2500)),
+            (entity(2500), entity(120)),
+            (entity(2500), entity(1800)),
+            (entity(120), entity(1800)),
+        ];
+        let paths: Vec<BTreeSet<String>> = pairs
+            .iter()
+            .map(|(from, to)| {
+                lines(&kale_ok(&[
+                    "paths", store, "--from", from, "--to", to, "--max-hops", "3",
+                ]))
+            })
+            .collect();
+        let linked = kale_ok(&[
+            "link",
+            store,
+            "From Zorbatown to Quexlin Harbour by Old Vandermere",
+            "--json",
+        ]);
+        (paths, linked)
+    };
+    let (paths, linked) = answers(s);
+    assert!(
+        paths[0].iter().any(|l| l.contains("N1")),
+        "no path through the new edge: {:?}",
+        paths[0]
+    );
+    let linked_json: Vec<Value> = serde_json::from_str(&linked).unwrap();
+    assert_eq!(linked_json.len(), 3, "{linked}");
+    assert_eq!((paths.clone(), linked.clone()), answers(f));
+    assert_eq!(kale_ok(&["dump", s]), kale_ok(&["dump", f]));
+
+    // Rebuilding in place folds the delta in and changes no answer.
+    kale_ok(&["index", s]);
+    assert_eq!((paths, linked), answers(s));
+}

@@ -282,7 +282,12 @@ impl Store {
         Ok(self.apply_locked(&mut writer, &changes)?)
     }
 
-    fn apply_locked(&self, writer: &mut WriteLock<'_>, changes: &Changes) -> Result<ChangeSummary> {
+    /// Applies changes under a writer lock the caller holds (the bulk loader's small loads).
+    pub(crate) fn apply_locked(
+        &self,
+        writer: &mut WriteLock<'_>,
+        changes: &Changes,
+    ) -> Result<ChangeSummary> {
         let mut tx = WriteTx::new(&self.inner.db, writer.committed());
         for quad in &changes.remove {
             tx.remove(quad.as_ref())?;

@@ -75,6 +75,29 @@ impl Adjacency {
         Ok(summary)
     }
 
+    /// How many delta records live writes have added since the CSR file was built (counted up to
+    /// `at_most + 1`), or `None` when the adjacency is missing or older than the last bulk load,
+    /// so that a load has to rebuild it. Reads no CSR data: the bulk loader asks this to decide
+    /// whether a small load can go into the delta.
+    pub(crate) fn delta_records(store: &Store, at_most: usize) -> Result<Option<usize>> {
+        let reader = store.reader();
+        let counters = reader.counters()?;
+        match read_csr_seq(&reader)? {
+            Some(seq) if seq >= counters.adjacency_base && csr_path(store).is_file() => {
+                let mut records = 0;
+                for key in reader.scan_prefix(&[DELTA]) {
+                    key?;
+                    records += 1;
+                    if records > at_most {
+                        break;
+                    }
+                }
+                Ok(Some(records))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Opens the adjacency of a store: an error if it is missing, stale, truncated or corrupted.
     pub fn open(store: &Store) -> Result<Self> {
         let path = csr_path(store);

@@ -16,6 +16,7 @@ mod input;
 mod languages;
 mod parse;
 mod resolve;
+mod small;
 mod sorter;
 mod sst;
 
@@ -32,9 +33,11 @@ use crate::meta::{Counters, COUNTERS_KEY};
 use crate::progress::{human_count, NoProgress, Progress, Unit};
 use crate::reader::StoreReader;
 use crate::store::Store;
+use crate::writer::Changes;
 use parse::{read_inputs, ParsedChunk, Work, DEFAULT_GRAPH};
 use rayon::prelude::*;
 use resolve::{SpoolReader, TermResolver};
+use small::SmallLoad;
 use sorter::{Sorted, Sorter};
 use sst::SstFiles;
 use std::fs;
@@ -45,6 +48,15 @@ use std::time::{Duration, Instant};
 
 /// How many skipped lines a lenient load reports in full.
 const REPORTED_SKIPS: usize = 10;
+
+/// The most quads a load may read and still go in as one live write (see [`LoadSummary::in_place`]):
+/// a live write of this many takes about a second, while rebuilding the indexes of a 100M-triple
+/// store takes minutes.
+pub const SMALL_LOAD_QUADS: u64 = 100_000;
+
+/// The most adjacency delta records small loads may leave; past it a load rebuilds the adjacency
+/// (folding the delta in), since every reader that opens the adjacency reads the whole delta.
+pub const MAX_DELTA_RECORDS: usize = 1_000_000;
 
 /// A bad line a lenient load skipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +90,10 @@ pub struct LoadSummary {
     pub elapsed: Duration,
     /// The adjacency built after the commit, and how long it and the label index took.
     pub adjacency: Option<(crate::BuildSummary, Duration)>,
+    /// The load was small and the store's indexes current, so it went in as one live write: the
+    /// adjacency delta and the label index took its triples in the same atomic write and nothing
+    /// was rebuilt.
+    pub in_place: bool,
 }
 
 impl LoadSummary {
@@ -107,6 +123,12 @@ impl std::fmt::Display for LoadSummary {
                 f,
                 ", {} text triples in other languages left out",
                 self.other_languages
+            )?;
+        }
+        if self.in_place {
+            write!(
+                f,
+                "\nindexes updated in place (adjacency delta and label index, no rebuild)"
             )?;
         }
         if let Some((adj, took)) = &self.adjacency {
@@ -254,6 +276,9 @@ impl<'a> BulkLoader<'a> {
             budget.term_sorter,
         )?;
         let mut spo = Sorter::<4>::new(&scratch.path, "quads", budget.quads);
+        // Held back until the load is known to be small (then it is one live write) or is not
+        // (then they go to the id map and the sorter like every later chunk).
+        let mut small = self.small_load_room(nonempty)?.map(SmallLoad::new);
 
         self.progress
             .begin("reading", sized.then_some(total_bytes), Unit::Bytes);
@@ -278,9 +303,14 @@ impl<'a> BulkLoader<'a> {
                                 .collect::<Result<Vec<_>>>()
                         },
                         || match pending.take() {
-                            Some(chunks) => {
-                                self.absorb(chunks, inputs, &mut resolver, &mut spo, &mut summary)
-                            }
+                            Some(chunks) => self.absorb(
+                                chunks,
+                                inputs,
+                                &mut small,
+                                &mut resolver,
+                                &mut spo,
+                                &mut summary,
+                            ),
                             None => Ok(()),
                         },
                     );
@@ -303,6 +333,25 @@ impl<'a> BulkLoader<'a> {
         })?;
         self.progress.end();
         summary.bytes_read = bytes_read.load(Ordering::Relaxed);
+
+        if let Some(small) = small {
+            self.progress
+                .begin("committing", None, Unit::Items("quads"));
+            let changes = Changes {
+                insert: small.quads()?,
+                ..Changes::default()
+            };
+            let change = self.store.apply_locked(&mut writer, &changes)?;
+            let next = writer.committed();
+            self.progress.end();
+            summary.new = change.inserted;
+            summary.duplicates = summary.triples_read - change.inserted;
+            summary.new_terms = (next.next_entity - committed.next_entity)
+                + (next.next_literal - committed.next_literal);
+            summary.in_place = true;
+            summary.elapsed = started.elapsed();
+            return Ok(summary);
+        }
 
         let (files, next) =
             pool.install(|| self.write_files(&scratch.path, resolver, spo, &mut summary))?;
@@ -343,53 +392,97 @@ impl<'a> BulkLoader<'a> {
         Ok(summary)
     }
 
-    /// Takes parsed chunks, in input order, into the id map and the quad sorter.
+    /// How many quads this load may read and still be a live write (see
+    /// [`LoadSummary::in_place`]): `None` when it must be a bulk load, because the store is
+    /// empty, the indexes are not to be kept or are not current, or the delta is full.
+    fn small_load_room(&self, nonempty: bool) -> Result<Option<u64>> {
+        if !(self.adjacency && nonempty) || LabelIndex::open(&self.store.reader()).is_err() {
+            return Ok(None);
+        }
+        let Some(records) = Adjacency::delta_records(self.store, MAX_DELTA_RECORDS)? else {
+            return Ok(None);
+        };
+        let room = (MAX_DELTA_RECORDS.saturating_sub(records) as u64).min(SMALL_LOAD_QUADS);
+        Ok((room > 0).then_some(room))
+    }
+
+    /// Takes parsed chunks, in input order, into the id map and the quad sorter, or holds them
+    /// back while the load may still be small.
     fn absorb(
         &self,
         chunks: Vec<ParsedChunk>,
         inputs: &[LoadInput],
+        small: &mut Option<SmallLoad>,
         resolver: &mut TermResolver,
         spo: &mut Sorter<4>,
         summary: &mut LoadSummary,
     ) -> Result<()> {
         for chunk in chunks {
-            let file = &inputs[chunk.file].path;
-            if let Some(first) = chunk.errors.first() {
-                if !self.lenient {
-                    return Err(StoreError::Syntax {
-                        file: file.clone(),
-                        line: first.line,
-                        message: first.message.clone(),
-                    });
+            self.count(&chunk, inputs, summary)?;
+            if let Some(held) = small {
+                if held.hold(chunk) {
+                    continue;
                 }
-                summary.skipped += chunk.errors.len() as u64;
-                for bad in &chunk.errors {
-                    if summary.first_skipped.len() >= REPORTED_SKIPS {
-                        break;
-                    }
-                    summary.first_skipped.push(SkippedLine {
-                        file: file.clone(),
-                        line: bad.line,
-                        message: bad.message.clone(),
-                    });
+                // Too big to be a live write after all: a bulk load from here on.
+                for chunk in small.take().expect("checked").chunks {
+                    Self::resolve(chunk, resolver, spo)?;
                 }
+                continue;
             }
-            let ids = resolver.resolve(&chunk.terms)?;
-            for &[s, p, o, g] in &chunk.quads {
-                let graph = if g == DEFAULT_GRAPH {
-                    0
-                } else {
-                    ids[g as usize].as_u64() + 1
-                };
-                spo.push([
-                    ids[s as usize].as_u64(),
-                    ids[p as usize].as_u64(),
-                    ids[o as usize].as_u64(),
-                    graph,
-                ])?;
+            Self::resolve(chunk, resolver, spo)?;
+        }
+        Ok(())
+    }
+
+    /// Reports a chunk's bad lines (the first one is the load's error unless lenient) and counts
+    /// what it holds.
+    fn count(
+        &self,
+        chunk: &ParsedChunk,
+        inputs: &[LoadInput],
+        summary: &mut LoadSummary,
+    ) -> Result<()> {
+        let file = &inputs[chunk.file].path;
+        if let Some(first) = chunk.errors.first() {
+            if !self.lenient {
+                return Err(StoreError::Syntax {
+                    file: file.clone(),
+                    line: first.line,
+                    message: first.message.clone(),
+                });
             }
-            summary.triples_read += chunk.quads.len() as u64;
-            summary.other_languages += chunk.dropped;
+            summary.skipped += chunk.errors.len() as u64;
+            for bad in &chunk.errors {
+                if summary.first_skipped.len() >= REPORTED_SKIPS {
+                    break;
+                }
+                summary.first_skipped.push(SkippedLine {
+                    file: file.clone(),
+                    line: bad.line,
+                    message: bad.message.clone(),
+                });
+            }
+        }
+        summary.triples_read += chunk.quads.len() as u64;
+        summary.other_languages += chunk.dropped;
+        Ok(())
+    }
+
+    /// Gives a chunk's terms their ids and sends its quads to the sorter.
+    fn resolve(chunk: ParsedChunk, resolver: &mut TermResolver, spo: &mut Sorter<4>) -> Result<()> {
+        let ids = resolver.resolve(&chunk.terms)?;
+        for &[s, p, o, g] in &chunk.quads {
+            let graph = if g == DEFAULT_GRAPH {
+                0
+            } else {
+                ids[g as usize].as_u64() + 1
+            };
+            spo.push([
+                ids[s as usize].as_u64(),
+                ids[p as usize].as_u64(),
+                ids[o as usize].as_u64(),
+                graph,
+            ])?;
         }
         Ok(())
     }
