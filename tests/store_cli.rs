@@ -703,8 +703,15 @@ fn a_small_load_updates_the_indexes_in_place_and_answers_as_a_full_rebuild_does(
     assert!(out.contains("8 new, 1 duplicate"), "{out}");
     assert!(!out.contains("adjacency:"), "{out}");
     assert_eq!(stats(&store)["triples"].as_u64().unwrap(), before + 8);
-    assert_eq!(std::fs::read(&csr).unwrap(), csr_before, "the CSR was rewritten");
-    assert_eq!(std::fs::metadata(&csr).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::read(&csr).unwrap(),
+        csr_before,
+        "the CSR was rewritten"
+    );
+    assert_eq!(
+        std::fs::metadata(&csr).unwrap().modified().unwrap(),
+        modified
+    );
 
     // The same triples bulk-loaded from scratch, indexes built in full.
     let full = dir.path().join("full");
@@ -727,7 +734,14 @@ fn a_small_load_updates_the_indexes_in_place_and_answers_as_a_full_rebuild_does(
             .iter()
             .map(|(from, to)| {
                 lines(&kale_ok(&[
-                    "paths", store, "--from", from, "--to", to, "--max-hops", "3",
+                    "paths",
+                    store,
+                    "--from",
+                    from,
+                    "--to",
+                    to,
+                    "--max-hops",
+                    "3",
                 ]))
             })
             .collect();
