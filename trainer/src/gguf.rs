@@ -5,9 +5,10 @@
 
 use crate::error::{Result, TrainerError};
 use crate::tokenizer::TextTokenizer;
-use memmap2::Mmap;
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 
@@ -61,16 +62,26 @@ struct TensorInfo {
 }
 
 /// A parsed GGUF file.
+///
+/// Read with positioned reads, not a memory map: another process may rewrite the file while it
+/// is imported, and a mapping of a file that changes underneath is undefined behaviour, where a
+/// read only returns other bytes, which every length and offset is checked against.
 pub struct GgufFile {
     path: PathBuf,
-    map: Mmap,
+    file: File,
+    len: u64,
     pub meta: FxHashMap<String, MetaValue>,
     tensors: Vec<TensorInfo>,
     data_start: usize,
 }
 
+/// Reads the header front to back, fetching more of the file as it goes (the header's size is
+/// only known once it is read).
 struct Cursor<'a> {
-    bytes: &'a [u8],
+    file: &'a File,
+    /// The file's first `bytes.len()` bytes.
+    bytes: Vec<u8>,
+    len: u64,
     at: usize,
     path: &'a Path,
 }
@@ -87,8 +98,20 @@ impl Cursor<'_> {
         let end = self
             .at
             .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
+            .filter(|&e| e as u64 <= self.len)
             .ok_or_else(|| self.bad("truncated file"))?;
+        if end > self.bytes.len() {
+            // At least double what is read, so a header of many small items costs few reads.
+            let want = end
+                .max(self.bytes.len().saturating_mul(2))
+                .max(1 << 16)
+                .min(self.len as usize);
+            let have = self.bytes.len();
+            self.bytes.resize(want, 0);
+            self.file
+                .read_exact_at(&mut self.bytes[have..], have as u64)
+                .map_err(|e| self.bad(&format!("cannot read: {e}")))?;
+        }
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
@@ -141,7 +164,7 @@ impl Cursor<'_> {
                 let count = self.u64()?;
                 // Every item takes at least a byte: a count past the file's end is an error
                 // before anything is reserved for it.
-                if count > (self.bytes.len() - self.at) as u64 {
+                if count > self.len.saturating_sub(self.at as u64) {
                     return Err(self.bad(&format!(
                         "an array of {count} items past the end of the file"
                     )));
@@ -196,11 +219,12 @@ fn half_to_f32(h: u16) -> f32 {
 
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(TrainerError::io(path))?;
-        // SAFETY: the file is only read; a concurrent writer would corrupt the import, not memory.
-        let map = unsafe { Mmap::map(&file) }.map_err(TrainerError::io(path))?;
+        let file = File::open(path).map_err(TrainerError::io(path))?;
+        let len = file.metadata().map_err(TrainerError::io(path))?.len();
         let mut c = Cursor {
-            bytes: &map,
+            file: &file,
+            bytes: Vec::new(),
+            len,
             at: 0,
             path,
         };
@@ -259,9 +283,11 @@ impl GgufFile {
             },
         };
         let data_start = c.at.div_ceil(alignment) * alignment;
+        drop(c);
         Ok(Self {
             path: path.to_owned(),
-            map,
+            file,
+            len,
             meta,
             tensors,
             data_start,
@@ -335,10 +361,16 @@ impl GgufFile {
         let len = (count / block)
             .checked_mul(bytes_per_block)
             .ok_or_else(past_end)?;
-        let data = start
+        // Checked against the file's length before anything is allocated for it.
+        start
             .checked_add(len)
-            .and_then(|end| self.map.get(start..end))
+            .filter(|&end| end as u64 <= self.len)
             .ok_or_else(past_end)?;
+        let mut data = vec![0; len];
+        self.file
+            .read_exact_at(&mut data, start as u64)
+            .map_err(|e| bad(format!("cannot read its data: {e}")))?;
+        let data = &data[..];
         let mut out = Vec::with_capacity(count);
         match info.kind {
             F32 => out.extend(
