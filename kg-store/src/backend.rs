@@ -219,11 +219,8 @@ struct OwnedSnapshot {
     _db: Arc<Db>,
 }
 
-// SAFETY: a RocksDB snapshot is an immutable handle that RocksDB allows any thread to use and
-// release; the rust wrapper only lacks the marker traits because it holds a raw pointer.
-unsafe impl Send for OwnedSnapshot {}
-// SAFETY: as above; nothing in the snapshot is mutated through a shared reference.
-unsafe impl Sync for OwnedSnapshot {}
+// Send and Sync come from the fields: rust-rocksdb marks `SnapshotWithThreadMode` both (a
+// snapshot is an immutable handle any thread may use and release), so no `unsafe impl` here.
 
 /// A key and its value, as RocksDB returns them.
 pub(crate) type KeyValue = (Box<[u8]>, Box<[u8]>);
