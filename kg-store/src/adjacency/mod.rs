@@ -161,12 +161,14 @@ impl Adjacency {
             *self = Self::open(store)?;
             return Ok(());
         }
-        let mut delta = (*self.delta).clone();
-        let before = delta.last_seq;
-        read_delta(&reader, &mut delta)?;
-        if delta.last_seq != before {
-            self.delta = Arc::new(delta);
+        // Most refreshes find nothing new: look before cloning the delta, which every
+        // concurrent query would otherwise pay for.
+        if !has_delta_after(&reader, self.delta.last_seq)? {
+            return Ok(());
         }
+        let mut delta = (*self.delta).clone();
+        read_delta(&reader, &mut delta)?;
+        self.delta = Arc::new(delta);
         Ok(())
     }
 
@@ -318,6 +320,14 @@ impl Adjacency {
 }
 
 /// Reads delta records after `delta.last_seq` into `delta`.
+/// Whether the delta holds records past `last_seq`.
+fn has_delta_after(reader: &StoreReader, last_seq: u64) -> Result<bool> {
+    let mut start = vec![DELTA];
+    start.extend_from_slice(&(last_seq + 1).to_be_bytes());
+    let end = prefix_end(&[DELTA]).expect("DELTA < 255");
+    Ok(!reader.scan_range(&start, &end).is_empty())
+}
+
 fn read_delta(reader: &StoreReader, delta: &mut DeltaIndex) -> Result<()> {
     let mut start = vec![DELTA];
     start.extend_from_slice(&(delta.last_seq + 1).to_be_bytes());
