@@ -322,16 +322,19 @@ impl Adjacency {
 /// Reads delta records after `delta.last_seq` into `delta`.
 /// Whether the delta holds records past `last_seq`.
 fn has_delta_after(reader: &StoreReader, last_seq: u64) -> Result<bool> {
-    let mut start = vec![DELTA];
-    start.extend_from_slice(&(last_seq + 1).to_be_bytes());
-    let end = prefix_end(&[DELTA]).expect("DELTA < 255");
+    let (start, end) = delta_after(last_seq);
     Ok(!reader.scan_range(&start, &end).is_empty())
 }
 
-fn read_delta(reader: &StoreReader, delta: &mut DeltaIndex) -> Result<()> {
+/// The key range of delta records past `last_seq`.
+fn delta_after(last_seq: u64) -> (Vec<u8>, Vec<u8>) {
     let mut start = vec![DELTA];
-    start.extend_from_slice(&(delta.last_seq + 1).to_be_bytes());
-    let end = prefix_end(&[DELTA]).expect("DELTA < 255");
+    start.extend_from_slice(&(last_seq + 1).to_be_bytes());
+    (start, prefix_end(&[DELTA]).expect("DELTA < 255"))
+}
+
+fn read_delta(reader: &StoreReader, delta: &mut DeltaIndex) -> Result<()> {
+    let (start, end) = delta_after(delta.last_seq);
     let mut changed = false;
     for item in reader.scan_range(&start, &end) {
         let (key, value) = item?;
