@@ -283,7 +283,6 @@ impl GgufFile {
             },
         };
         let data_start = c.at.div_ceil(alignment) * alignment;
-        drop(c);
         Ok(Self {
             path: path.to_owned(),
             file,

@@ -19,7 +19,7 @@ pub use build::BuildSummary;
 pub use delta::DeltaEdge;
 pub(crate) use delta::DeltaHook;
 
-use crate::backend::Batch;
+use crate::backend::{Batch, KeyValue};
 use crate::error::{Index, Result, StoreError};
 use crate::keys::{prefix_end, DELTA, META};
 use crate::progress::Progress;
@@ -126,7 +126,8 @@ impl Adjacency {
                 last_seq: seq,
                 ..DeltaIndex::default()
             };
-            read_delta(&reader, &mut delta)?;
+            let records = delta_records_after(&reader, delta.last_seq);
+            apply_delta(&mut delta, records)?;
             return Ok(Self {
                 csr: Arc::new(csr),
                 delta: Arc::new(delta),
@@ -163,11 +164,12 @@ impl Adjacency {
         }
         // Most refreshes find nothing new: look before cloning the delta, which every
         // concurrent query would otherwise pay for.
-        if !has_delta_after(&reader, self.delta.last_seq)? {
+        let records = delta_records_after(&reader, self.delta.last_seq);
+        if records.is_empty() {
             return Ok(());
         }
         let mut delta = (*self.delta).clone();
-        read_delta(&reader, &mut delta)?;
+        apply_delta(&mut delta, records)?;
         self.delta = Arc::new(delta);
         Ok(())
     }
@@ -319,29 +321,21 @@ impl Adjacency {
     }
 }
 
-/// Reads delta records after `delta.last_seq` into `delta`.
-/// Whether the delta holds records past `last_seq`.
-fn has_delta_after(reader: &StoreReader, last_seq: u64) -> Result<bool> {
-    let (start, end) = delta_after(last_seq);
-    Ok(!reader.scan_range(&start, &end).is_empty())
-}
-
-/// The key range of delta records past `last_seq`.
-fn delta_after(last_seq: u64) -> (Vec<u8>, Vec<u8>) {
+/// The delta records written after `last_seq`, as stored.
+fn delta_records_after(reader: &StoreReader, last_seq: u64) -> Vec<Result<KeyValue>> {
     let mut start = vec![DELTA];
     start.extend_from_slice(&(last_seq + 1).to_be_bytes());
-    (start, prefix_end(&[DELTA]).expect("DELTA < 255"))
+    reader.scan_range(&start, &prefix_end(&[DELTA]).expect("DELTA < 255"))
 }
 
-fn read_delta(reader: &StoreReader, delta: &mut DeltaIndex) -> Result<()> {
-    let (start, end) = delta_after(delta.last_seq);
-    let mut changed = false;
-    for item in reader.scan_range(&start, &end) {
+/// Folds delta records (read by [`delta_records_after`]) into `delta`.
+fn apply_delta(delta: &mut DeltaIndex, records: Vec<Result<KeyValue>>) -> Result<()> {
+    let changed = !records.is_empty();
+    for item in records {
         let (key, value) = item?;
         let (seq, edge) = DeltaEdge::parse(&key, &value)?;
         delta.apply(&edge)?;
         delta.last_seq = delta.last_seq.max(seq);
-        changed = true;
     }
     if changed {
         delta.sort_rows();
