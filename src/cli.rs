@@ -209,12 +209,22 @@ pub struct ServeArgs {
     /// Time budget per query, in seconds (0: none).
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
-    /// Most result rows per query.
+    /// Most result rows per query (0: no limit).
     #[arg(long, default_value_t = 1_000_000)]
     pub max_rows: usize,
-    /// Worker threads.
+    /// Queries and updates evaluated at once; further requests wait for a slot.
     #[arg(long, default_value_t = 4)]
     pub threads: usize,
+    /// Seconds a request waits for a free slot before it is answered 503 (busy).
+    #[arg(long, default_value_t = 10.0)]
+    pub queue_wait: f64,
+    /// Seconds a client has to send a request's headers; also how long an idle connection
+    /// is kept open.
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Seconds a request's body may take to arrive (slower: 408).
+    #[arg(long, default_value_t = 30.0)]
+    pub body_timeout: f64,
 }
 
 #[derive(Args)]

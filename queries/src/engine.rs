@@ -84,9 +84,20 @@ impl SparqlEngine {
         options: &QueryOptions,
         consume: impl FnOnce(QueryResults<'static>) -> Result<T>,
     ) -> Result<T> {
+        self.query_cancellable(query, options, CancellationToken::new(), consume)
+    }
+
+    /// [`Self::query`], also stopped when `token` is cancelled (the endpoint cancels it when
+    /// the client hangs up); the evaluation then fails.
+    pub fn query_cancellable<T>(
+        &self,
+        query: &Query,
+        options: &QueryOptions,
+        token: CancellationToken,
+        consume: impl FnOnce(QueryResults<'static>) -> Result<T>,
+    ) -> Result<T> {
         let reader = self.store.reader();
         let dataset = StoreDataset::new(reader.clone(), options.timeout);
-        let token = CancellationToken::new();
         let evaluator = QueryEvaluator::new()
             .with_service_handler(service_name(), PathService::new(reader, self.adjacency()))
             .with_cancellation_token(token.clone());

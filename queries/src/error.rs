@@ -37,6 +37,12 @@ impl From<spareval::QueryEvaluationError> for QueryError {
                     Err(other) => Self::Evaluation(other.to_string()),
                 }
             }
+            spareval::QueryEvaluationError::UnsupportedService(name) => {
+                Self::InvalidInput(format!(
+                    "SERVICE {name} is not answered here: the only service is <{}>",
+                    crate::PATH_SERVICE
+                ))
+            }
             other => Self::Evaluation(other.to_string()),
         }
     }

@@ -25,8 +25,18 @@ impl SparqlText {
     }
 }
 
+/// A time budget in seconds; 0 (or less, or NaN) is none. Capped at about 30 years, since a
+/// deadline past the clock's range would overflow.
 fn seconds(s: f64) -> Option<Duration> {
-    (s > 0.0).then(|| Duration::from_secs_f64(s))
+    (s > 0.0).then(|| Duration::from_secs_f64(s.min(1e9)))
+}
+
+/// A `flag` given in seconds; negative, NaN or (unless `zero_ok`) zero is an error.
+fn duration(s: f64, flag: &str, zero_ok: bool) -> Result<Duration> {
+    match Duration::try_from_secs_f64(s) {
+        Ok(d) if zero_ok || !d.is_zero() => Ok(d),
+        _ => anyhow::bail!("{flag} must be a positive number of seconds, not {s}"),
+    }
 }
 
 pub fn query(args: SparqlArgs) -> Result<()> {
@@ -73,6 +83,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         timeout: seconds(args.timeout),
         max_rows: (args.max_rows > 0).then_some(args.max_rows),
         threads: args.threads,
+        header_timeout: duration(args.header_timeout, "--header-timeout", false)?,
+        body_timeout: duration(args.body_timeout, "--body-timeout", false)?,
+        queue_wait: duration(args.queue_wait, "--queue-wait", true)?,
     };
     serve_http(engine, options, |address| {
         println!("listening on http://{address}/query");

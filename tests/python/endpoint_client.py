@@ -115,5 +115,10 @@ else:
     check(not errors, f"inconsistent counts during updates: {errors}")
     rows = select("SELECT (COUNT(*) AS ?n) WHERE { ?s foaf:knows ex:alice }")
     check(rows["results"]["bindings"][0]["n"]["value"] == "21", "all updates landed")
+    # LOAD reads the server's files: refused over HTTP, and nothing changes.
+    status, _, body = raw(
+        update_url, data=f"LOAD <file://{__file__}>".encode(), content_type="application/sparql-update"
+    )
+    check(status >= 400 and "LOAD" in body, f"LOAD over HTTP: {status} {body}")
 
 print("ok")
