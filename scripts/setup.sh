@@ -31,9 +31,16 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
 # --- System packages -------------------------------------------------------------------------
 # libclang: librocksdb-sys runs bindgen. wordnet-base: the real knowledge graph the tests read.
+# Benchmarks only: wrk (the HTTP load generator of benches/serve_load.sh), and pigz, lbzip2
+# and zstd (the parallel decompressors benches/decompress.sh compares).
 need_apt=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 dpkg -s wordnet-base >/dev/null 2>&1 || need_apt+=(wordnet-base)
+if ((want_bench)); then
+    for package in wrk pigz lbzip2 zstd; do
+        dpkg -s "$package" >/dev/null 2>&1 || need_apt+=("$package")
+    done
+fi
 if ((${#need_apt[@]})); then
     say "installing system packages: ${need_apt[*]}"
     sudo_cmd=()
