@@ -1,14 +1,25 @@
-//! Draws the libraries' progress reports on the terminal with indicatif (nothing when stderr is
-//! not a terminal, as in CI logs; `--quiet` turns it off too).
+//! Draws the libraries' progress reports on the terminal with indicatif. When stderr is not a
+//! terminal (a log file, CI) each phase instead gets one line when it ends, with its count and
+//! time, so a long load's log says where the time went; `--quiet` turns both off.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kg_store::progress::{Progress, Unit};
+use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct TerminalProgress {
-    bar: Mutex<Option<ProgressBar>>,
+    bar: Mutex<Option<Phase>>,
     quiet: bool,
+    /// Whether phases are logged as lines (stderr is not a terminal).
+    log: bool,
+}
+
+struct Phase {
+    bar: ProgressBar,
+    name: String,
+    unit: Unit,
+    started: Instant,
 }
 
 impl TerminalProgress {
@@ -16,12 +27,29 @@ impl TerminalProgress {
         Self {
             bar: Mutex::new(None),
             quiet,
+            log: !quiet && !std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn close(&self, phase: Phase) {
+        phase.bar.finish_and_clear();
+        if self.log {
+            let done = phase.bar.position();
+            let count = match phase.unit {
+                Unit::Bytes => format!("{:.1} MB", done as f64 / 1e6),
+                Unit::Items(name) => format!("{done} {name}"),
+            };
+            eprintln!(
+                "{}: {count} in {:.1}s",
+                phase.name,
+                phase.started.elapsed().as_secs_f64()
+            );
         }
     }
 
     fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            f(bar);
+        if let Some(phase) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            f(&phase.bar);
         }
     }
 }
@@ -54,13 +82,19 @@ impl Progress for TerminalProgress {
         bar.set_style(style);
         bar.set_prefix(phase.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
-        if let Some(old) = self
+        let phase = Phase {
+            bar,
+            name: phase.to_owned(),
+            unit,
+            started: Instant::now(),
+        };
+        let old = self
             .bar
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .replace(bar)
-        {
-            old.finish_and_clear();
+            .replace(phase);
+        if let Some(old) = old {
+            self.close(old);
         }
     }
 
@@ -77,8 +111,9 @@ impl Progress for TerminalProgress {
     }
 
     fn end(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            bar.finish_and_clear();
+        let old = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(old) = old {
+            self.close(old);
         }
     }
 }

@@ -423,6 +423,13 @@ impl SpillTable {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.set_compression_type(DBCompressionType::Lz4);
+        // Most lookups are of terms the load has not seen yet, found nowhere: a whole-key bloom
+        // filter answers those without reading a block of every file. Without it a 100M-triple
+        // load, whose map spills, ran at 0.4x the rate of a 10M one.
+        let mut table = BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        table.set_block_cache(&Cache::new_lru_cache(64 << 20));
+        options.set_block_based_table_factory(&table);
         Ok(Self {
             db: DB::open(&options, path)?,
         })

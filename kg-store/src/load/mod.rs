@@ -605,20 +605,16 @@ impl<'a> BulkLoader<'a> {
                 }
                 self.progress.end();
                 let mut files = writer.finish()?.0;
-                for (order, sorter) in [(QuadOrder::Pos, pos), (QuadOrder::Osp, osp)] {
-                    self.progress.begin(
-                        &format!("writing {order:?}"),
-                        Some(new),
-                        Unit::Items("quads"),
-                    );
-                    let mut writer = ssts.writer();
-                    for record in sorter.finish()?.into_stream() {
-                        record_key(order, &record?, &mut key);
-                        writer.put(&key, &[])?;
-                    }
-                    files.extend(writer.finish()?.0);
-                    self.progress.end();
-                }
+                // Each merge is one thread's sequential work: the two run side by side.
+                self.progress
+                    .begin("writing Pos and Osp", Some(2 * new), Unit::Items("quads"));
+                let (pos_files, osp_files) = rayon::join(
+                    || write_sorter(ssts, QuadOrder::Pos, pos, self.progress),
+                    || write_sorter(ssts, QuadOrder::Osp, osp, self.progress),
+                );
+                files.extend(pos_files?);
+                files.extend(osp_files?);
+                self.progress.end();
                 graphs.sort_unstable();
                 graphs.dedup();
                 Ok((files, new, graphs))
@@ -686,6 +682,29 @@ fn write_sorted_parallel(
         })
         .collect::<Result<_>>()?;
     Ok(files.into_iter().flatten().collect())
+}
+
+/// One order's records, merged from its sorter, into SST files.
+fn write_sorter(
+    ssts: &SstFiles,
+    order: QuadOrder,
+    sorter: Sorter<4>,
+    progress: &dyn Progress,
+) -> Result<Vec<PathBuf>> {
+    let mut writer = ssts.writer();
+    let mut key = Vec::new();
+    let mut pending = 0;
+    for record in sorter.finish()?.into_stream() {
+        record_key(order, &record?, &mut key);
+        writer.put(&key, &[])?;
+        pending += 1;
+        if pending == 65_536 {
+            progress.advance(pending);
+            pending = 0;
+        }
+    }
+    progress.advance(pending);
+    Ok(writer.finish()?.0)
 }
 
 /// The id-to-term and term-to-id entries of the new terms.
