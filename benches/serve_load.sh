@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # `kale serve` under load, with wrk on loopback: 64 concurrent clients for DURATION seconds (32
 # label lookups, 16 star joins, 16 path-service calls, each kind its own wrk so each gets its own
-# latency figures), at 1, 2 and 4 query slots (--threads), then at the default 4 again with 32
-# slow clients (benches/serve/slow_clients.py: a byte a second, in the headers or the body)
-# connected the whole time. One JSON line per kind and run in OUT/serve-load.jsonl.
+# latency figures), at 1, 2 and 4 query slots (--threads), then at the default 4 with and
+# without 32 slow clients (benches/serve/slow_clients.py: a byte a second, in the headers or the
+# body), alternating twice, since this machine drifts between runs. One JSON line per kind and
+# run in OUT/serve-load.jsonl.
 #
 #   benches/serve_load.sh [STORE] [OUT]     (default bench-results/scale/kale-10, made by
 #                                            benches/scale.sh, and bench-results/serve)
 #
-# ENTITIES (the world's entity count, default 1170000 for the 10M world), DURATION (default 60)
-# and KALE (the binary; default a release build, built here) can be set. wrk comes from
+# ENTITIES (the world's entity count, default 1170000 for the 10M world), DURATION (default 60),
+# RUNS (THREADS:SLOW_CLIENTS pairs, default "1:0 2:0 4:0 4:32 4:0 4:32") and KALE (the binary;
+# default a release build, built here) can be set. wrk comes from
 # `scripts/setup.sh --bench`. The load generator shares the machine with the server, so on a
 # small machine the figures are the pair's, not the server's alone.
 set -euo pipefail
@@ -63,13 +65,12 @@ run() { # THREADS SLOW_CLIENTS
     kill "$server"; wait "$server" 2>/dev/null || true
     for kind in lookup star paths; do
         grep '^{' "$out/wrk-$kind-$threads-$slow.txt" \
-            | sed "s/^{/{\"threads\": $threads, \"slow_clients\": $slow, \"server_peak_rss_bytes\": $rss, /" \
+            | sed "s/^{/{\"kind\": \"$kind\", \"threads\": $threads, \"slow_clients\": $slow, \"server_peak_rss_bytes\": $rss, /" \
             | tee -a "$results"
     done
 }
 
-run 1 0
-run 2 0
-run 4 0
-run 4 32
+for pair in ${RUNS:-1:0 2:0 4:0 4:32 4:0 4:32}; do
+    run "${pair%:*}" "${pair#*:}"
+done
 echo "results in $results" >&2

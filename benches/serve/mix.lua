@@ -1,5 +1,6 @@
 -- wrk script for benches/serve_load.sh: POSTs one kind of SPARQL query against a generated
--- world, with a random entity per request, and prints a JSON summary line when done.
+-- world, with a random entity per request, and prints a JSON summary line when done (without
+-- the kind: `done` runs in a Lua state of its own, where `init`'s arguments are not seen).
 --   wrk -s benches/serve/mix.lua URL -- KIND ENTITIES     KIND: lookup, star or paths
 local kind, entities
 local prefix = "PREFIX e: <http://kale.example/entity/> "
@@ -39,11 +40,11 @@ end
 function done(summary, latency, requests)
     local e = summary.errors
     io.write(string.format(
-        '{"kind": "%s", "requests": %d, "seconds": %.3f, "requests_per_sec": %.1f, '
+        '{"requests": %d, "seconds": %.3f, "requests_per_sec": %.1f, '
             .. '"p50_ms": %.3f, "p90_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f, '
             .. '"non_2xx": %d, "connect_errors": %d, "read_errors": %d, "write_errors": %d, '
             .. '"timeouts": %d}\n',
-        kind, summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+        summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
         latency:percentile(50) / 1000, latency:percentile(90) / 1000,
         latency:percentile(99) / 1000, latency.max / 1000,
         e.status, e.connect, e.read, e.write, e.timeout))
