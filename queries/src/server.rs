@@ -11,28 +11,29 @@
 //! serialised.
 
 mod negotiate;
+mod reply;
 mod stream;
 
 use crate::engine::{QueryOptions, SparqlEngine};
 use crate::error::QueryError;
 use crate::results::{write_results, SolutionsFormat};
 use crate::update::LoadPolicy;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use negotiate::{negotiate, Negotiated};
 use oxrdf::NamedNode;
 use oxrdfio::RdfFormat;
+use reply::{Reply, ReplyBody};
 use sparesults::QueryResultsFormat;
 use spareval::CancellationToken;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use stream::{Head, ReplyBody};
+use stream::Head;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How the endpoint runs.
@@ -140,46 +141,6 @@ pub fn serve(
     })
 }
 
-/// A response known in full.
-pub(crate) struct Reply {
-    status: u16,
-    content_type: &'static str,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(status: u16, message: impl Into<String>) -> Self {
-        let mut body = message.into().into_bytes();
-        body.push(b'\n');
-        Self {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            body,
-        }
-    }
-
-    fn into_response(self) -> Response<ReplyBody> {
-        let status = self.status;
-        let mut response = Response::new(ReplyBody::Whole(Full::new(Bytes::from(self.body))));
-        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        if status == 503 {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        // The body of a refused request may be unread: the connection cannot be reused.
-        if status == 408 || status == 413 {
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        response
-    }
-}
-
 async fn handle(state: &State, request: Request<Incoming>) -> Response<ReplyBody> {
     match answer(state, request).await {
         Ok(response) => response,
@@ -187,7 +148,7 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<ReplyBody
     }
 }
 
-fn header<'a>(request: &'a Request<Incoming>, name: hyper::header::HeaderName) -> Option<&'a str> {
+fn header(request: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<&str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -268,7 +229,7 @@ async fn answer(state: &State, request: Request<Incoming>) -> Result<Response<Re
                 body(request, state.options.body_timeout).await?,
             )),
             "application/x-www-form-urlencoded" => {
-                params.extend(form(&body(request, state.options.body_timeout).await?))
+                params.extend(form(&body(request, state.options.body_timeout).await?));
             }
             other => {
                 return Err(Reply::text(

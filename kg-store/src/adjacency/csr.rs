@@ -21,7 +21,9 @@
 //!
 //! Opening checks the length, the magic, the version, both checksums and the store identity: a
 //! truncated, corrupted, foreign or other store's file is an error, never a wrong answer or
-//! undefined behaviour.
+//! undefined behaviour. Arithmetic on the header's counts is checked (the lint below keeps it
+//! so): a header that describes more than the address space is an error, not a wrap.
+#![warn(clippy::arithmetic_side_effects)]
 
 use crate::backend::map_file;
 use crate::error::{Result, StoreError};
@@ -49,7 +51,7 @@ impl CsrHeader {
         let mut h = [0; HEADER_BYTES];
         h[..8].copy_from_slice(MAGIC);
         h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        for (i, v) in [
+        let fields = [
             self.rows,
             self.out_edges,
             self.in_edges,
@@ -57,11 +59,9 @@ impl CsrHeader {
             self.store_id,
             self.data_checksum,
             0,
-        ]
-        .iter()
-        .enumerate()
-        {
-            h[16 + i * 8..24 + i * 8].copy_from_slice(&v.to_le_bytes());
+        ];
+        for (slot, v) in h[16..72].chunks_exact_mut(8).zip(fields) {
+            slot.copy_from_slice(&v.to_le_bytes());
         }
         let check = xxh3_64(&h[..72]);
         h[72..].copy_from_slice(&check.to_le_bytes());
@@ -82,7 +82,7 @@ impl CsrHeader {
         if &bytes[..8] != MAGIC {
             return Err(bad("not a kale adjacency file (bad magic)".into()));
         }
-        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(*bytes[o..].first_chunk().expect("8 bytes"));
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         if version != VERSION {
             return Err(bad(format!(
@@ -117,6 +117,9 @@ impl CsrHeader {
 pub struct Csr {
     map: Mmap,
     pub header: CsrHeader,
+    /// Where the out-edges and the in-edges start (the offsets end at the first).
+    out_start: usize,
+    in_start: usize,
 }
 
 impl Csr {
@@ -156,7 +159,27 @@ impl Csr {
         if xxh3_64(&map[HEADER_BYTES..]) != header.data_checksum {
             return Err(bad("corrupted data (checksum mismatch)".into()));
         }
-        let csr = Self { map, header };
+        // Within the file's length, checked above: these fit in usize.
+        let starts = usize::try_from(header.rows)
+            .ok()
+            .and_then(|rows| {
+                rows.checked_add(1)?
+                    .checked_mul(16)?
+                    .checked_add(HEADER_BYTES)
+            })
+            .and_then(|out_start| {
+                let out_bytes = usize::try_from(header.out_edges).ok()?.checked_mul(8)?;
+                Some((out_start, out_start.checked_add(out_bytes)?))
+            });
+        let Some((out_start, in_start)) = starts else {
+            return Err(bad("impossible counts in the header".into()));
+        };
+        let csr = Self {
+            map,
+            header,
+            out_start,
+            in_start,
+        };
         if csr.offsets().last() != Some(&[header.out_edges, header.in_edges]) {
             return Err(bad("offsets do not match the edge counts".into()));
         }
@@ -171,39 +194,34 @@ impl Csr {
         Ok(csr)
     }
 
-    fn section(&self, start: usize, len: usize) -> &[u8] {
-        &self.map[start..start + len]
-    }
-
     /// Per row, its (out, in) starting offsets; one pair more than rows.
     fn offsets(&self) -> &[[u64; 2]] {
-        let n = (self.header.rows + 1) as usize;
-        bytemuck::cast_slice(self.section(HEADER_BYTES, n * 16))
-    }
-
-    fn edges_start(&self) -> usize {
-        HEADER_BYTES + (self.header.rows as usize + 1) * 16
+        bytemuck::cast_slice(&self.map[HEADER_BYTES..self.out_start])
     }
 
     fn out_edge_array(&self) -> &[[u32; 2]] {
-        bytemuck::cast_slice(self.section(self.edges_start(), self.header.out_edges as usize * 8))
+        bytemuck::cast_slice(&self.map[self.out_start..self.in_start])
     }
 
     fn in_edge_array(&self) -> &[[u32; 2]] {
-        let start = self.edges_start() + self.header.out_edges as usize * 8;
-        bytemuck::cast_slice(self.section(start, self.header.in_edges as usize * 8))
+        bytemuck::cast_slice(&self.map[self.in_start..])
+    }
+
+    /// Row `v`'s (out, in) offsets and the next row's; `None` for an entity newer than the
+    /// file, whose edges are all in the delta.
+    #[inline]
+    fn bounds(&self, v: u32) -> Option<&[[u64; 2]; 2]> {
+        self.offsets().get(v as usize..)?.first_chunk()
     }
 
     /// Row `v`'s edges in direction `d` (0 out, 1 in).
     #[inline]
     fn row<'a>(&self, v: u32, d: usize, edges: &'a [[u32; 2]]) -> &'a [[u32; 2]] {
-        let offsets = self.offsets();
-        let v = v as usize;
-        if v + 1 >= offsets.len() {
-            return &[]; // an entity newer than the file: its edges are all in the delta
-        }
+        let Some([start, end]) = self.bounds(v) else {
+            return &[];
+        };
         edges
-            .get(offsets[v][d] as usize..offsets[v + 1][d] as usize)
+            .get(start[d] as usize..end[d] as usize)
             .unwrap_or_default()
     }
 
@@ -222,13 +240,13 @@ impl Csr {
     /// Edges at `v`, both directions, from the offsets alone (one cache line).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {
-        let offsets = self.offsets();
-        let v = v as usize;
-        if v + 1 >= offsets.len() {
+        let Some([[out_start, in_start], [out_end, in_end]]) = self.bounds(v) else {
             return 0;
-        }
-        let ([out_start, in_start], [out_end, in_end]) = (offsets[v], offsets[v + 1]);
-        (out_end - out_start) + (in_end - in_start)
+        };
+        // Offsets never decrease (checked at open), so neither difference saturates.
+        out_end
+            .saturating_sub(*out_start)
+            .saturating_add(in_end.saturating_sub(*in_start))
     }
 
     pub fn bytes(&self) -> u64 {

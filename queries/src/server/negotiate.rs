@@ -1,6 +1,6 @@
 //! Content negotiation: the best results format for a query by the `Accept` header's q-values.
 
-use super::Reply;
+use super::reply::Reply;
 use oxrdfio::RdfFormat;
 use sparesults::QueryResultsFormat;
 use spargebra::Query;

@@ -7,14 +7,10 @@
 //! never a short answer that looks whole. A client that stops reading for [`WRITE_TIMEOUT`] or
 //! hangs up stops the query: its next write fails.
 
-use super::Reply;
+use super::reply::{ChannelBody, Reply};
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::{Body, Frame, SizeHint};
 use spareval::CancellationToken;
 use std::io::{self, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
@@ -34,73 +30,6 @@ pub(super) enum Head {
     Whole(Reply),
     /// A 200 whose body follows on the channel.
     Streamed(&'static str),
-}
-
-/// The response body of a streamed result. Dropping it (the client left) cancels the query.
-pub(super) struct ChannelBody {
-    chunks: mpsc::Receiver<io::Result<Bytes>>,
-    cancel: CancellationToken,
-}
-
-impl Drop for ChannelBody {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
-        self.chunks
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|chunk| chunk.map(Frame::data)))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
-    }
-}
-
-/// Either a whole body or a streamed one.
-pub(super) enum ReplyBody {
-    Whole(Full<Bytes>),
-    Streamed(ChannelBody),
-}
-
-impl Body for ReplyBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
-        match self.get_mut() {
-            Self::Whole(full) => Pin::new(full)
-                .poll_frame(cx)
-                .map(|frame| frame.map(|frame| frame.map_err(|never| match never {}))),
-            Self::Streamed(channel) => Pin::new(channel).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            Self::Whole(full) => full.is_end_stream(),
-            Self::Streamed(_) => false,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            Self::Whole(full) => full.size_hint(),
-            Self::Streamed(channel) => channel.size_hint(),
-        }
-    }
 }
 
 /// The query thread's end: results are written here.
