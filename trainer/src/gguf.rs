@@ -2,6 +2,10 @@
 //! tensors dequantised (Q4_0, Q4_1, Q8_0, F16, BF16, F32), llama.cpp's Q/K row permutation undone,
 //! names mapped, `config.json` and `tokenizer.json` (byte-level BPE, rebuilt from the embedded
 //! vocabulary and merges as transformers does) written beside `model.safetensors`.
+//!
+//! Every size and offset comes from a file someone else made: arithmetic on them is checked (the
+//! lint below keeps it so), and a product or sum that overflows is an error, never a wrap.
+#![warn(clippy::arithmetic_side_effects)]
 
 use crate::error::{Result, TrainerError};
 use crate::tokenizer::TextTokenizer;
@@ -171,7 +175,7 @@ impl Cursor<'_> {
                 }
                 let mut items = Vec::with_capacity((count as usize).min(1 << 20));
                 for _ in 0..count {
-                    items.push(self.value(item, depth + 1)?);
+                    items.push(self.value(item, depth.saturating_add(1))?);
                 }
                 MetaValue::Array(items)
             }
@@ -200,6 +204,9 @@ fn f16(bytes: &[u8]) -> f32 {
 }
 
 /// IEEE half to single, exactly.
+// Bit arithmetic on the fields of a 16-bit value: every operand is bounded by its mask (a
+// subnormal's mantissa is non-zero, so `leading_zeros` is at least 22), nothing can overflow.
+#[allow(clippy::arithmetic_side_effects)]
 fn half_to_f32(h: u16) -> f32 {
     let sign = u32::from(h >> 15) << 31;
     let exponent = u32::from((h >> 10) & 0x1f);
@@ -282,7 +289,10 @@ impl GgufFile {
                 }
             },
         };
-        let data_start = c.at.div_ceil(alignment) * alignment;
+        let data_start =
+            c.at.div_ceil(alignment)
+                .checked_mul(alignment)
+                .ok_or_else(|| c.bad("tensor data aligned past the address space"))?;
         Ok(Self {
             path: path.to_owned(),
             file,
@@ -357,8 +367,9 @@ impl GgufFile {
             .ok()
             .and_then(|o| o.checked_add(self.data_start))
             .ok_or_else(past_end)?;
-        let len = (count / block)
-            .checked_mul(bytes_per_block)
+        let len = count
+            .checked_div(block)
+            .and_then(|blocks| blocks.checked_mul(bytes_per_block))
             .ok_or_else(past_end)?;
         // Checked against the file's length before anything is allocated for it.
         start
@@ -416,7 +427,9 @@ fn unpermute(weight: &Tensor, heads: i64) -> Tensor {
     let shape = weight.size();
     let rows = shape[0];
     let rest: Vec<i64> = shape[1..].to_vec();
-    let mut view = vec![heads, rows / heads / 2, 2];
+    // The caller checked that rows split into `heads` pairs (heads > 0).
+    let per_head = rows.checked_div(heads.saturating_mul(2)).unwrap_or(0);
+    let mut view = vec![heads, per_head, 2];
     view.extend(&rest);
     weight
         .view(view.as_slice())
@@ -502,7 +515,12 @@ fn convert(file: &GgufFile, path: &Path, out: &Path) -> Result<Imported> {
     let hidden = file.meta_int(&key("embedding_length"))?;
     // Zero heads would divide by zero below; heads that do not share the width or the key-value
     // heads evenly would fail a reshape inside libtorch.
-    if heads <= 0 || kv_heads <= 0 || hidden <= 0 || heads % kv_heads != 0 || hidden % heads != 0 {
+    if heads <= 0
+        || kv_heads <= 0
+        || hidden <= 0
+        || heads.checked_rem(kv_heads) != Some(0)
+        || hidden.checked_rem(heads) != Some(0)
+    {
         return Err(unsupported(format!(
             "attention.head_count {heads} and head_count_kv {kv_heads} do not split embedding_length {hidden} evenly"
         )));
@@ -520,7 +538,7 @@ fn convert(file: &GgufFile, path: &Path, out: &Path) -> Result<Imported> {
     };
     std::fs::create_dir_all(out).map_err(TrainerError::io(out))?;
     let mut named = Vec::new();
-    let mut parameters = 0;
+    let mut parameters = 0i64;
     let mut tied = true;
     for info in &file.tensors {
         let Some(name) = hf_name(&info.name) else {
@@ -544,7 +562,7 @@ fn convert(file: &GgufFile, path: &Path, out: &Path) -> Result<Imported> {
         };
         if let Some(h) = rotary_heads {
             let rows = tensor.size().first().copied().unwrap_or(0);
-            if rows % (2 * h) != 0 {
+            if h.checked_mul(2).and_then(|pair| rows.checked_rem(pair)) != Some(0) {
                 return Err(TrainerError::Tensor {
                     path: path.to_owned(),
                     name: info.name.clone(),
@@ -554,7 +572,7 @@ fn convert(file: &GgufFile, path: &Path, out: &Path) -> Result<Imported> {
             tensor = unpermute(&tensor, h);
         }
         tied &= name != "lm_head.weight";
-        parameters += tensor.numel() as i64;
+        parameters = parameters.saturating_add(tensor.numel() as i64);
         named.push((name, tensor));
     }
     Tensor::write_safetensors(&named, out.join("model.safetensors"))?;
