@@ -635,6 +635,10 @@ pub enum GenCommand {
         entities: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Write Wikidata's vocabulary (wd:Q…, wdt:P…, wikibase:directClaim) with labels in
+        /// this many languages (1 to 60; en, fr, de, es, … first) instead of kale.example's.
+        #[arg(long)]
+        languages: Option<usize>,
     },
     /// Multiple-choice questions over a generated world (regenerated from --entities and
     /// --seed: use the values of `kale gen world`), with their single-hop fact checks.

@@ -768,3 +768,57 @@ fn a_small_load_updates_the_indexes_in_place_and_answers_as_a_full_rebuild_does(
     kale_ok(&["index", s]);
     assert_eq!((paths, linked), answers(s));
 }
+
+#[test]
+fn a_wikidata_shaped_world_in_ten_languages_loads_with_two_and_names_direct_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let nt = dir.path().join("wd.nt");
+    let nt_s = nt.to_str().unwrap();
+    kale_ok(&[
+        "gen", "world", "--entities", "1500", "--languages", "10", "--out", nt_s,
+    ]);
+    let text = std::fs::read_to_string(&nt).unwrap();
+    assert!(text.contains(
+        "<http://www.wikidata.org/entity/P19> <http://wikiba.se/ontology#directClaim> <http://www.wikidata.org/prop/direct/P19> ."
+    ));
+    // Text in the other eight languages, counted independently of the loader.
+    let text_predicates = [
+        "<http://www.w3.org/2000/01/rdf-schema#label>",
+        "<http://schema.org/name>",
+        "<http://schema.org/description>",
+        "<http://www.w3.org/2004/02/skos/core#altLabel>",
+    ];
+    let foreign = text
+        .lines()
+        .filter(|l| text_predicates.iter().any(|p| l.contains(p)))
+        .filter(|l| !(l.ends_with("@en .") || l.ends_with("@de .")))
+        .count();
+    assert!(foreign * 2 > text.lines().count(), "most triples are other languages' text");
+    let store = dir.path().join("store");
+    let out = kale(&["load", store.to_str().unwrap(), nt_s, "--languages", "en,de"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{foreign} text triples in other languages left out")),
+        "{foreign}: {stderr}"
+    );
+    // A direct claim is named by its property's label, through wikibase:directClaim.
+    let paths = kale_ok(&[
+        "paths",
+        store.to_str().unwrap(),
+        "--from",
+        "http://www.wikidata.org/entity/Q100",
+        "--to",
+        "http://www.wikidata.org/entity/Q20",
+        "--max-hops",
+        "2",
+    ]);
+    assert!(paths.contains("-[country]->") || paths.contains("<-[country]-"), "{paths}");
+    assert!(!paths.contains("prop/direct"), "{paths}");
+    let no_french = kale_ok(&[
+        "sparql",
+        store.to_str().unwrap(),
+        "ASK { ?s ?p ?o FILTER(LANG(?o) = \"fr\") }",
+    ]);
+    assert!(no_french.contains("false"), "{no_french}");
+}

@@ -6,7 +6,7 @@ use crate::error::{DatasetError, Result};
 use crate::qa::{write_items, QaItem};
 use crate::wikidata_facts::{FactsQaConfig, WikidataFacts};
 use crate::wordnet::WordNet;
-use crate::world::{generate_qa, GeneratedQa, QaConfig, World, WorldConfig};
+use crate::world::{generate_qa, GeneratedQa, QaConfig, World, WorldConfig, LABEL_LANGUAGES};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -69,8 +69,23 @@ pub fn facts_path(questions: &Path) -> PathBuf {
 
 /// The generated world as N-Triples: its entity and triple counts.
 pub fn world(out: &Path, config: WorldConfig) -> Result<(usize, u64)> {
+    world_in(out, config, None)
+}
+
+/// [`world`], in Wikidata's vocabulary with labels in `languages` languages when given (see
+/// [`World::write_wikidata_ntriples`]).
+pub fn world_in(out: &Path, config: WorldConfig, languages: Option<usize>) -> Result<(usize, u64)> {
+    if let Some(n) = languages.filter(|&n| n == 0 || n > LABEL_LANGUAGES.len()) {
+        return Err(DatasetError::Config(format!(
+            "--languages {n}: give 1 to {} label languages",
+            LABEL_LANGUAGES.len()
+        )));
+    }
     let world = World::generate(config);
-    let triples = write_file(out, |w| world.write_ntriples(w))?;
+    let triples = match languages {
+        Some(n) => write_file(out, |w| world.write_wikidata_ntriples(w, n))?,
+        None => write_file(out, |w| world.write_ntriples(w))?,
+    };
     Ok((world.entities.len(), triples))
 }
 

@@ -13,9 +13,11 @@ pub fn run(command: GenCommand) -> Result<()> {
             out,
             entities,
             seed,
+            languages,
         } => {
             let started = Instant::now();
-            let (entities, triples) = gen::world(&out, WorldConfig { entities, seed })?;
+            let (entities, triples) =
+                gen::world_in(&out, WorldConfig { entities, seed }, languages)?;
             eprintln!(
                 "wrote {entities} entities, {triples} triples to {} in {:.1}s",
                 out.display(),

@@ -32,6 +32,25 @@ pub const SKOS_ALT_LABEL: &str = "http://www.w3.org/2004/02/skos/core#altLabel";
 pub const SCHEMA_DESCRIPTION: &str = "http://schema.org/description";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 
+/// Wikidata's entities (`wd:Q42`, and the property entities `wd:P19` that carry the labels).
+pub const WD_ENTITY_NS: &str = "http://www.wikidata.org/entity/";
+/// Wikidata's direct claims (`wdt:P19`), the truthy dump's predicates.
+pub const WD_DIRECT_NS: &str = "http://www.wikidata.org/prop/direct/";
+pub const WIKIBASE_DIRECT_CLAIM: &str = "http://wikiba.se/ontology#directClaim";
+pub const SCHEMA_NAME: &str = "http://schema.org/name";
+
+/// The label languages of [`World::write_wikidata_ntriples`], Wikidata's most-labelled first.
+pub const LABEL_LANGUAGES: &[&str] = &[
+    "en", "fr", "de", "es", "it", "nl", "pl", "ru", "pt", "sv", "ja", "zh", "ca", "uk", "cs", "ar",
+    "hu", "fi", "fa", "ko", "tr", "id", "da", "nb", "he", "ro", "vi", "el", "eo", "sr", "bg", "sk",
+    "lt", "sl", "et", "hr", "gl", "eu", "hi", "th", "ms", "lv", "ka", "hy", "be", "az", "bn", "ta",
+    "ur", "sq", "mk", "cy", "ga", "is", "la", "af", "sw", "tl", "kk", "uz",
+];
+
+/// Descriptions are written in at most this many of the label languages (Wikidata has far
+/// fewer descriptions than labels).
+const DESCRIPTION_LANGUAGES: usize = 5;
+
 /// The sizes and seed of a world.
 #[derive(Clone, Copy, Debug)]
 pub struct WorldConfig {
@@ -164,6 +183,86 @@ impl World {
                     None,
                     Some(&dt),
                 )?;
+            }
+        }
+        Ok(w.count)
+    }
+}
+
+impl World {
+    /// Writes the world in Wikidata's truthy-dump vocabulary: entities `wd:Q…`, direct claims
+    /// `wdt:P…`, each property's labels on `wd:P…` tied to its claim by `wikibase:directClaim`,
+    /// and labels (`rdfs:label` and `schema:name`, as Wikidata gives both) in the first
+    /// `languages` of [`LABEL_LANGUAGES`], descriptions in up to five of them. French and German
+    /// labels are the world's translations; other languages repeat the English label, as
+    /// Wikidata's labels of names mostly do. Returns the number of triples written.
+    pub fn write_wikidata_ntriples(
+        &self,
+        out: &mut impl Write,
+        languages: usize,
+    ) -> io::Result<u64> {
+        if languages == 0 || languages > LABEL_LANGUAGES.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "--languages {languages}: give 1 to {} label languages",
+                    LABEL_LANGUAGES.len()
+                ),
+            ));
+        }
+        let languages = &LABEL_LANGUAGES[..languages];
+        let mut w = NTriplesWriter {
+            out,
+            line: String::with_capacity(256),
+            count: 0,
+        };
+        let entity = |index: u32| format!("{WD_ENTITY_NS}Q{}", index + 1);
+        for rel in RELATIONS.iter().chain(schema::fillers()) {
+            let property = format!("{WD_ENTITY_NS}P{}", rel.id);
+            w.iris(
+                &property,
+                WIKIBASE_DIRECT_CLAIM,
+                &format!("{WD_DIRECT_NS}P{}", rel.id),
+            )?;
+            for lang in languages {
+                w.literal(&property, RDFS_LABEL, &rel.label, Some(lang), None)?;
+            }
+            w.literal(
+                &property,
+                SCHEMA_DESCRIPTION,
+                &rel.description(),
+                Some("en"),
+                None,
+            )?;
+        }
+        let instance_of = format!("{WD_DIRECT_NS}P{}", relation::INSTANCE_OF);
+        for (i, e) in self.entities.iter().enumerate() {
+            let s = entity(i as u32);
+            for lang in languages {
+                let label = match (*lang, &e.translations) {
+                    ("fr", Some((fr, _))) => fr,
+                    ("de", Some((_, de))) => de,
+                    _ => &e.label,
+                };
+                w.literal(&s, RDFS_LABEL, label, Some(lang), None)?;
+                w.literal(&s, SCHEMA_NAME, label, Some(lang), None)?;
+            }
+            if let Some(alias) = &e.alias {
+                w.literal(&s, SKOS_ALT_LABEL, alias, Some("en"), None)?;
+            }
+            for lang in languages.iter().take(DESCRIPTION_LANGUAGES) {
+                w.literal(&s, SCHEMA_DESCRIPTION, &e.description, Some(lang), None)?;
+            }
+            if e.kind != Kind::Class {
+                w.iris(&s, &instance_of, &entity(self.class_of(e.kind)))?;
+            }
+            for &(rel, target) in &e.facts {
+                w.iris(&s, &format!("{WD_DIRECT_NS}P{rel}"), &entity(target))?;
+            }
+            for lit in &e.literals {
+                let dt = format!("{XSD}{}", lit.datatype);
+                let p = format!("{WD_DIRECT_NS}P{}", lit.relation);
+                w.literal(&s, &p, &lit.value, None, Some(&dt))?;
             }
         }
         Ok(w.count)
