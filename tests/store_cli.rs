@@ -775,7 +775,14 @@ fn a_wikidata_shaped_world_in_ten_languages_loads_with_two_and_names_direct_clai
     let nt = dir.path().join("wd.nt");
     let nt_s = nt.to_str().unwrap();
     kale_ok(&[
-        "gen", "world", "--entities", "1500", "--languages", "10", "--out", nt_s,
+        "gen",
+        "world",
+        "--entities",
+        "1500",
+        "--languages",
+        "10",
+        "--out",
+        nt_s,
     ]);
     let text = std::fs::read_to_string(&nt).unwrap();
     assert!(text.contains(
@@ -793,13 +800,24 @@ fn a_wikidata_shaped_world_in_ten_languages_loads_with_two_and_names_direct_clai
         .filter(|l| text_predicates.iter().any(|p| l.contains(p)))
         .filter(|l| !(l.ends_with("@en .") || l.ends_with("@de .")))
         .count();
-    assert!(foreign * 2 > text.lines().count(), "most triples are other languages' text");
+    assert!(
+        foreign * 2 > text.lines().count(),
+        "most triples are other languages' text"
+    );
     let store = dir.path().join("store");
-    let out = kale(&["load", store.to_str().unwrap(), nt_s, "--languages", "en,de"]);
+    let out = kale(&[
+        "load",
+        store.to_str().unwrap(),
+        nt_s,
+        "--languages",
+        "en,de",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("{foreign} text triples in other languages left out")),
+        stderr.contains(&format!(
+            "{foreign} text triples in other languages left out"
+        )),
         "{foreign}: {stderr}"
     );
     // A direct claim is named by its property's label, through wikibase:directClaim.
@@ -813,7 +831,10 @@ fn a_wikidata_shaped_world_in_ten_languages_loads_with_two_and_names_direct_clai
         "--max-hops",
         "2",
     ]);
-    assert!(paths.contains("-[country]->") || paths.contains("<-[country]-"), "{paths}");
+    assert!(
+        paths.contains("-[country]->") || paths.contains("<-[country]-"),
+        "{paths}"
+    );
     assert!(!paths.contains("prop/direct"), "{paths}");
     let no_french = kale_ok(&[
         "sparql",

@@ -187,9 +187,7 @@ impl World {
         }
         Ok(w.count)
     }
-}
 
-impl World {
     /// Writes the world in Wikidata's truthy-dump vocabulary: entities `wd:Q…`, direct claims
     /// `wdt:P…`, each property's labels on `wd:P…` tied to its claim by `wikibase:directClaim`,
     /// and labels (`rdfs:label` and `schema:name`, as Wikidata gives both) in the first
