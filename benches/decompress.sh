@@ -15,11 +15,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 nt=$(realpath "${1:-bench-results/scale/world-1170000.nt}")
 out=${2:-bench-results/decompress}
-if [ -z "${KALE:-}" ]; then
-    cargo build --release --locked --bin kale
-    KALE="$root/target/release/kale"
-fi
-kale=$(realpath "$KALE")
+. "$root/benches/common.sh"
+kale_binary
 mkdir -p "$out"
 cd "$out"
 base=$(basename "$nt")

@@ -17,11 +17,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 out=${1:-bench-results/scale}
 sizes=${2:-1 10 100}
-if [ -z "${KALE:-}" ]; then
-    cargo build --release --locked --bin kale
-    KALE="$root/target/release/kale"
-fi
-kale=$(realpath "$KALE")
+. "$root/benches/common.sh"
+kale_binary
 py="$root/.venv/bin/python"
 mkdir -p "$out"
 cd "$out"

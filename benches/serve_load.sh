@@ -23,11 +23,8 @@ entities=${ENTITIES:-1170000}
 duration=${DURATION:-60}
 command -v wrk >/dev/null || { echo "wrk is missing: run scripts/setup.sh --bench" >&2; exit 1; }
 [ -d "$store" ] || { echo "no store at $store: run benches/scale.sh first, or name one" >&2; exit 1; }
-if [ -z "${KALE:-}" ]; then
-    cargo build --release --locked --bin kale
-    KALE="$root/target/release/kale"
-fi
-kale=$(realpath "$KALE")
+. "$root/benches/common.sh"
+kale_binary
 mkdir -p "$out"
 results="$out/serve-load.jsonl"
 : > "$results"

@@ -9,12 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 out=${1:-bench-results/soak}
-if [ -z "${KALE:-}" ]; then
-    cargo build --release --locked --bin kale
-    KALE="$root/target/release/kale"
-fi
+. "$root/benches/common.sh"
+kale_binary
 mkdir -p "$out"
 rm -rf "$out/store"
-"$KALE" load "$out/store" queries/tests/data/people.trig --quiet
-"$root/.venv/bin/python" tests/python/kill_soak.py "$(realpath "$KALE")" "$out/store" \
+"$kale" load "$out/store" queries/tests/data/people.trig --quiet
+"$root/.venv/bin/python" tests/python/kill_soak.py "$kale" "$out/store" \
     --kills "${KILLS:-200}" --seed "${SEED:-1}" | tee "$out/soak.json"

@@ -14,15 +14,13 @@ root=$(pwd)
 nt=${1:-bench-results/scale/world-1170000.nt}
 store=${2:-bench-results/scale/kale-10}
 out=${3:-bench-results/sparql}
-if [ -z "${KALE:-}" ]; then
-    cargo build --release --locked --bin kale
-    KALE="$root/target/release/kale"
-fi
+. "$root/benches/common.sh"
+kale_binary
 mkdir -p "$out"
 rm -rf "$out/oxi"
 .venv/bin/python benches/oxigraph_load.py "$nt" "$out/oxi" | tee "$out/load-oxigraph.json"
 for round in 1 2; do
-    "$KALE" bench sparql "$store" --queries benches/queries --runs 5 \
+    "$kale" bench sparql "$store" --queries benches/queries --runs 5 \
         --path-from http://kale.example/entity/Q616450 --path-to http://kale.example/entity/Q120 \
         --json > "$out/kale-$round.json"
     .venv/bin/python benches/oxigraph_sparql.py "$out/oxi" benches/queries 5 > "$out/oxigraph-$round.json"
