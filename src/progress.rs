@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct TerminalProgress {
-    bar: Mutex<Option<Phase>>,
+    phase: Mutex<Option<Phase>>,
     quiet: bool,
     /// Whether phases are logged as lines (stderr is not a terminal).
     log: bool,
@@ -25,7 +25,7 @@ struct Phase {
 impl TerminalProgress {
     pub fn new(quiet: bool) -> Self {
         Self {
-            bar: Mutex::new(None),
+            phase: Mutex::new(None),
             quiet,
             log: !quiet && !std::io::stderr().is_terminal(),
         }
@@ -48,7 +48,12 @@ impl TerminalProgress {
     }
 
     fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
-        if let Some(phase) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(phase) = self
+            .phase
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             f(&phase.bar);
         }
     }
@@ -89,7 +94,7 @@ impl Progress for TerminalProgress {
             started: Instant::now(),
         };
         let old = self
-            .bar
+            .phase
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .replace(phase);
@@ -111,7 +116,7 @@ impl Progress for TerminalProgress {
     }
 
     fn end(&self) {
-        let old = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let old = self.phase.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(old) = old {
             self.close(old);
         }

@@ -6,7 +6,9 @@ use crate::error::{DatasetError, Result};
 use crate::qa::{write_items, QaItem};
 use crate::wikidata_facts::{FactsQaConfig, WikidataFacts};
 use crate::wordnet::WordNet;
-use crate::world::{generate_qa, GeneratedQa, QaConfig, World, WorldConfig, LABEL_LANGUAGES};
+use crate::world::{
+    generate_qa, label_languages, GeneratedQa, QaConfig, World, WorldConfig, LABEL_LANGUAGES,
+};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -75,15 +77,19 @@ pub fn world(out: &Path, config: WorldConfig) -> Result<(usize, u64)> {
 /// [`world`], in Wikidata's vocabulary with labels in `languages` languages when given (see
 /// [`World::write_wikidata_ntriples`]).
 pub fn world_in(out: &Path, config: WorldConfig, languages: Option<usize>) -> Result<(usize, u64)> {
-    if let Some(n) = languages.filter(|&n| n == 0 || n > LABEL_LANGUAGES.len()) {
-        return Err(DatasetError::Config(format!(
-            "--languages {n}: give 1 to {} label languages",
-            LABEL_LANGUAGES.len()
-        )));
-    }
+    let languages = languages
+        .map(|n| {
+            label_languages(n).ok_or_else(|| {
+                DatasetError::Config(format!(
+                    "--languages {n}: give 1 to {} label languages",
+                    LABEL_LANGUAGES.len()
+                ))
+            })
+        })
+        .transpose()?;
     let world = World::generate(config);
     let triples = match languages {
-        Some(n) => write_file(out, |w| world.write_wikidata_ntriples(w, n))?,
+        Some(languages) => write_file(out, |w| world.write_wikidata_ntriples(w, languages))?,
         None => write_file(out, |w| world.write_ntriples(w))?,
     };
     Ok((world.entities.len(), triples))

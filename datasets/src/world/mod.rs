@@ -47,6 +47,13 @@ pub const LABEL_LANGUAGES: &[&str] = &[
     "ur", "sq", "mk", "cy", "ga", "is", "la", "af", "sw", "tl", "kk", "uz",
 ];
 
+/// The first `n` of [`LABEL_LANGUAGES`]; `None` unless `1 <= n <= LABEL_LANGUAGES.len()`.
+pub fn label_languages(n: usize) -> Option<&'static [&'static str]> {
+    (1..=LABEL_LANGUAGES.len())
+        .contains(&n)
+        .then(|| &LABEL_LANGUAGES[..n])
+}
+
 /// Descriptions are written in at most this many of the label languages (Wikidata has far
 /// fewer descriptions than labels).
 const DESCRIPTION_LANGUAGES: usize = 5;
@@ -190,25 +197,15 @@ impl World {
 
     /// Writes the world in Wikidata's truthy-dump vocabulary: entities `wd:Q…`, direct claims
     /// `wdt:P…`, each property's labels on `wd:P…` tied to its claim by `wikibase:directClaim`,
-    /// and labels (`rdfs:label` and `schema:name`, as Wikidata gives both) in the first
-    /// `languages` of [`LABEL_LANGUAGES`], descriptions in up to five of them. French and German
-    /// labels are the world's translations; other languages repeat the English label, as
-    /// Wikidata's labels of names mostly do. Returns the number of triples written.
+    /// and labels (`rdfs:label` and `schema:name`, as Wikidata gives both) in `languages` (from
+    /// [`label_languages`]), descriptions in up to five of them. French and German labels are
+    /// the world's translations; other languages repeat the English label, as Wikidata's labels
+    /// of names mostly do. Returns the number of triples written.
     pub fn write_wikidata_ntriples(
         &self,
         out: &mut impl Write,
-        languages: usize,
+        languages: &[&str],
     ) -> io::Result<u64> {
-        if languages == 0 || languages > LABEL_LANGUAGES.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "--languages {languages}: give 1 to {} label languages",
-                    LABEL_LANGUAGES.len()
-                ),
-            ));
-        }
-        let languages = &LABEL_LANGUAGES[..languages];
         let mut w = NTriplesWriter {
             out,
             line: String::with_capacity(256),
