@@ -140,7 +140,9 @@ pub enum Command {
     },
     /// Rebuild the adjacency (CSR) files of a store from its triples.
     Index { store: PathBuf },
-    /// Fold the live-update delta into new adjacency files; readers keep working meanwhile.
+    /// Fold the live-update delta into new adjacency files and merge the tables into one sorted
+    /// run (RocksDB's full compaction, as oxigraph's optimize()), so reads after many live writes
+    /// or small loads touch one file per lookup; readers keep working meanwhile.
     Compact { store: PathBuf },
     /// A consistent read-only copy of a store (RocksDB's checkpoint and the adjacency file it
     /// was built to) in a new directory, to ship to other hosts: hard links on the same file

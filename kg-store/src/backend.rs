@@ -8,13 +8,13 @@ use crate::error::{Result, StoreError};
 use crate::keys::prefix_end;
 use memmap2::Mmap;
 use rocksdb::{
-    BlockBasedOptions, Cache, DBCompressionType, DBRawIteratorWithThreadMode, Direction,
-    IngestExternalFileOptions, IteratorMode, Options, ReadOptions, SnapshotWithThreadMode,
-    SstFileWriter, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, CompactOptions, DBCompressionType, DBRawIteratorWithThreadMode,
+    DataBlockIndexType, Direction, IngestExternalFileOptions, IteratorMode, Options, ReadOptions,
+    SnapshotWithThreadMode, SstFileWriter, WriteBatch, WriteOptions, DB,
 };
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// How the database is opened.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +30,8 @@ pub(crate) enum OpenAs<'a> {
 /// An open database.
 pub(crate) struct Db {
     db: DB,
+    /// Opened read-only: its state never changes.
+    frozen: bool,
     /// A secondary's catch-up takes it exclusively, so no read sees half of one.
     view: RwLock<()>,
 }
@@ -49,6 +51,7 @@ impl Db {
         let db = opened.map_err(|e| open_error(path, e))?;
         Ok(Arc::new(Self {
             db,
+            frozen: matches!(how, OpenAs::ReadOnly),
             view: RwLock::new(()),
         }))
     }
@@ -101,6 +104,15 @@ impl Db {
 
     pub(crate) fn flush(&self) -> Result<()> {
         Ok(self.db.flush()?)
+    }
+
+    /// Merges every table file overlapping `[start, end)` (`None`: the whole key space) down into
+    /// the last level, so that a read there consults one sorted run instead of the files of each
+    /// level: what oxigraph's `optimize()` does for its store. Blocks until done.
+    pub(crate) fn compact(&self, start: Option<&[u8]>, end: Option<&[u8]>) {
+        let mut options = CompactOptions::default();
+        options.set_exclusive_manual_compaction(true);
+        self.db.compact_range_opt(start, end, &options);
     }
 
     /// Moves SST files into the database in one atomic step (one column family: see `keys.rs`).
@@ -157,6 +169,9 @@ fn db_options() -> Options {
     options.set_merge_operator_associative("kale-add-counts", add_counts);
     let mut table = BlockBasedOptions::default();
     table.set_block_size(16 << 10);
+    // Point lookups (a term by id, the counters, the markers) find their key in a data block by
+    // a small hash table instead of a binary search of its restart points.
+    table.set_data_block_index_type(DataBlockIndexType::BinaryAndHash);
     table.set_block_cache(&Cache::new_lru_cache(256 << 20));
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
@@ -231,6 +246,40 @@ pub(crate) struct View {
     db: Arc<Db>,
     /// `None` for read-only and secondary databases, whose state only changes under `Db::view`.
     snapshot: Option<Arc<OwnedSnapshot>>,
+    /// Iterators of finished short scans, kept for the next (see [`IterPool`]).
+    pool: Option<Arc<IterPool>>,
+}
+
+/// Iterators a view's short scans hand back for the next to reuse: a SPARQL join looks a
+/// pattern up once per row, and making a RocksDB iterator (a merging iterator over the files of
+/// every level, its arena, the version pinned) costs more than the seek and the few keys read.
+///
+/// Only views whose state never changes under them pool: a snapshot's, or a read-only
+/// database's. A secondary's catch-up would leave pooled iterators on the old state. Pooled
+/// iterators have no upper bound (it cannot be changed once set), so [`KeyIter`] checks the
+/// prefix itself.
+struct IterPool {
+    // Declared first: the iterators drop before the snapshot and database they read.
+    idle: Mutex<Vec<DBRawIteratorWithThreadMode<'static, DB>>>,
+    _snapshot: Option<Arc<OwnedSnapshot>>,
+    _db: Arc<Db>,
+}
+
+/// How many idle iterators a view keeps: enough for the patterns of a deep join, few enough
+/// that the blocks they pin stay small.
+const POOL_SIZE: usize = 8;
+
+impl IterPool {
+    fn take(&self) -> Option<DBRawIteratorWithThreadMode<'static, DB>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn give_back(&self, iter: DBRawIteratorWithThreadMode<'static, DB>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < POOL_SIZE {
+            idle.push(iter);
+        }
+    }
 }
 
 impl View {
@@ -247,9 +296,17 @@ impl View {
                 _db: Arc::clone(db),
             })
         });
+        let pool = (snapshot.is_some() || db.frozen).then(|| {
+            Arc::new(IterPool {
+                idle: Mutex::new(Vec::new()),
+                _snapshot: snapshot.clone(),
+                _db: Arc::clone(db),
+            })
+        });
         Self {
             db: Arc::clone(db),
             snapshot,
+            pool,
         }
     }
 
@@ -273,20 +330,38 @@ impl View {
 
     /// Keys that start with `prefix`, in order, with seeks.
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
-        let mut options = self.read_options();
-        if let Some(end) = prefix_end(prefix) {
-            options.set_iterate_upper_bound(end);
-        }
-        // Long scans should not evict the hot part of the block cache.
-        options.fill_cache(prefix.len() > 2);
-        let iter = self.db.db.raw_iterator_opt(options);
-        // SAFETY: the iterator borrows the DB inside the Arc, which the KeyIter keeps alive (and
-        // drops after the iterator: field order), as it keeps the snapshot the options name.
-        let iter: DBRawIteratorWithThreadMode<'static, DB> = unsafe { std::mem::transmute(iter) };
+        // Long scans (a whole table, a predicate's quads) should not evict the hot part of the
+        // block cache; short ones (a bound subject or more) are the lookups worth pooling.
+        let short = prefix.len() > 2;
+        let pooled = self.pool.as_ref().filter(|_| short);
+        let iter = match pooled.and_then(|pool| pool.take()) {
+            Some(iter) => iter,
+            None => {
+                let mut options = self.read_options();
+                if pooled.is_none() {
+                    if let Some(end) = prefix_end(prefix) {
+                        options.set_iterate_upper_bound(end);
+                    }
+                }
+                options.fill_cache(short);
+                let iter: DBRawIteratorWithThreadMode<'_, DB> =
+                    self.db.db.raw_iterator_opt(options);
+                // SAFETY: the iterator borrows the DB inside the Arc, which the KeyIter keeps
+                // alive (and drops after the iterator: field order), as it keeps the snapshot the
+                // options name; a pooled iterator goes back to the pool, which keeps both too.
+                unsafe {
+                    std::mem::transmute::<
+                        DBRawIteratorWithThreadMode<'_, DB>,
+                        DBRawIteratorWithThreadMode<'static, DB>,
+                    >(iter)
+                }
+            }
+        };
         KeyIter {
-            iter,
+            iter: Some(iter),
             prefix: prefix.to_vec(),
             started: false,
+            pool: pooled.cloned(),
             _snapshot: self.snapshot.clone(),
             _db: Arc::clone(&self.db),
         }
@@ -322,32 +397,77 @@ impl View {
 
 /// Keys under a prefix, owning what they read from.
 pub(crate) struct KeyIter {
-    iter: DBRawIteratorWithThreadMode<'static, DB>,
+    /// Always `Some` until dropped, when a pooled iterator is handed back.
+    iter: Option<DBRawIteratorWithThreadMode<'static, DB>>,
     prefix: Vec<u8>,
     started: bool,
+    /// Where the iterator goes back to; `None` for one made with the prefix as upper bound.
+    pool: Option<Arc<IterPool>>,
     _snapshot: Option<Arc<OwnedSnapshot>>,
     _db: Arc<Db>,
 }
 
 impl KeyIter {
+    fn raw(&mut self) -> &mut DBRawIteratorWithThreadMode<'static, DB> {
+        self.iter
+            .as_mut()
+            .expect("a KeyIter holds its iterator until dropped")
+    }
+
     /// Positions the scan at the first key at or after `key` (within the prefix).
     pub(crate) fn seek(&mut self, key: &[u8]) {
         self.started = true;
-        self.iter.seek(key);
+        self.raw().seek(key);
     }
 
     /// The current key without advancing, after `seek` or `next`.
     pub(crate) fn peek(&mut self) -> Option<&[u8]> {
+        self.start();
+        let iter = self
+            .iter
+            .as_ref()
+            .expect("a KeyIter holds its iterator until dropped");
+        iter.key().filter(|key| key.starts_with(&self.prefix))
+    }
+
+    /// Moves to the next key and returns it (the first, on the first call), borrowed: what
+    /// [`Iterator::next`] does without copying the key.
+    pub(crate) fn advance(&mut self) -> Option<Result<&[u8]>> {
+        if self.started {
+            self.raw().next();
+        } else {
+            self.start();
+        }
+        let iter = self
+            .iter
+            .as_ref()
+            .expect("a KeyIter holds its iterator until dropped");
+        match iter.key() {
+            Some(key) if key.starts_with(&self.prefix) => Some(Ok(key)),
+            Some(_) => None,
+            None => iter.status().err().map(|e| Err(e.into())),
+        }
+    }
+
+    /// Seeks to the prefix unless a seek already placed the scan.
+    fn start(&mut self) {
         if !self.started {
             self.started = true;
-            self.iter.seek(&self.prefix);
+            let iter = self
+                .iter
+                .as_mut()
+                .expect("a KeyIter holds its iterator until dropped");
+            iter.seek(&self.prefix);
         }
-        self.iter.key()
     }
 
     /// The iterator's error, if it stopped on one.
     pub(crate) fn status(&self) -> Result<()> {
-        Ok(self.iter.status()?)
+        let iter = self
+            .iter
+            .as_ref()
+            .expect("a KeyIter holds its iterator until dropped");
+        Ok(iter.status()?)
     }
 }
 
@@ -355,15 +475,17 @@ impl Iterator for KeyIter {
     type Item = Result<Box<[u8]>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.started {
-            self.iter.next();
-        } else {
-            self.started = true;
-            self.iter.seek(&self.prefix);
-        }
-        match self.iter.key() {
-            Some(key) => Some(Ok(key.into())),
-            None => self.iter.status().err().map(|e| Err(e.into())),
+        self.advance().map(|key| key.map(Box::from))
+    }
+}
+
+impl Drop for KeyIter {
+    fn drop(&mut self) {
+        if let (Some(pool), Some(iter)) = (&self.pool, self.iter.take()) {
+            // An iterator that stopped on an error is not worth keeping.
+            if iter.status().is_ok() {
+                pool.give_back(iter);
+            }
         }
     }
 }

@@ -226,11 +226,11 @@ impl Iterator for QuadIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let key = match self.keys.next()? {
+            let key = match self.keys.advance()? {
                 Ok(key) => key,
                 Err(e) => return Some(Err(e)),
             };
-            let Some(quad) = self.order.read_key(&key) else {
+            let Some(quad) = self.order.read_key(key) else {
                 return Some(Err(StoreError::Corruption(format!("bad quad key {key:?}"))));
             };
             if self.graph.matches(quad.graph) {

@@ -222,6 +222,17 @@ impl Store {
         StoreReader::new(view, Arc::clone(&self.inner.path))
     }
 
+    /// Puts the tables in shape for reads: the memtable flushed and every level merged into one
+    /// sorted run (RocksDB's full manual compaction, as oxigraph's `optimize()`). A bulk load
+    /// leaves its tables in the last level already; what this merges is what came after (live
+    /// writes, small loads). Writers and readers keep working meanwhile.
+    pub fn optimize(&self) -> Result<()> {
+        self.check_writable()?;
+        self.inner.db.flush()?;
+        self.inner.db.compact(None, None);
+        Ok(())
+    }
+
     pub fn stats(&self) -> Result<StoreStats> {
         let reader = self.reader();
         let counters = reader.counters()?;
@@ -395,6 +406,11 @@ impl WriteLock<'_> {
 
     pub(crate) fn flush(&self) -> Result<()> {
         self.db.flush()
+    }
+
+    /// See `Db::compact`.
+    pub(crate) fn compact(&self, start: Option<&[u8]>, end: Option<&[u8]>) {
+        self.db.compact(start, end);
     }
 
     /// The database as of the last commit, copied to `out` (see `Db::checkpoint`).

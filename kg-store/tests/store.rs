@@ -1,7 +1,7 @@
 //! The store's public API: live writes, consistent readers, the ways of opening, and the
 //! dictionary, on real RocksDB directories.
 
-use kg_store::{GraphFilter, Store, StoreError};
+use kg_store::{GraphFilter, Store, StoreError, TermId};
 use oxrdf::{BlankNode, GraphName, Literal, NamedNode, Quad, Term};
 use proptest::prelude::*;
 
@@ -232,6 +232,80 @@ proptest! {
                 prop_assert_eq!(&previous, term);
             }
         }
+    }
+}
+
+type Pattern = (Option<TermId>, Option<TermId>, Option<TermId>);
+
+/// The quads of a pattern as the store answers them, sorted.
+fn scanned(reader: &kg_store::StoreReader, (s, p, o): Pattern) -> Vec<kg_store::EncodedQuad> {
+    let mut found: Vec<_> = reader
+        .quads(s, p, o, GraphFilter::All)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    found.sort_by_key(|q| (q.subject, q.predicate, q.object));
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Every pattern scan returns exactly the quads that match it, however many scans one reader
+    /// ran before (they reuse its iterators, which have no upper bound and must stop at their
+    /// prefix), on a writer's snapshot, on a read-only open, and after `optimize`.
+    #[test]
+    fn pattern_scans_through_one_reader_match_a_filter_of_all_quads(
+        edges in proptest::collection::btree_set((0..12usize, 0..3usize, 0..12usize), 1..80),
+        patterns in proptest::collection::vec(
+            (proptest::option::of(0..12usize), proptest::option::of(0..3usize), proptest::option::of(0..12usize)),
+            1..60,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let nodes: Vec<NamedNode> = (0..12).map(|i| iri(&format!("n{i}"))).collect();
+        let predicates: Vec<NamedNode> = (0..3).map(|i| iri(&format!("p{i}"))).collect();
+        let quads: Vec<Quad> = edges
+            .iter()
+            .map(|&(s, p, o)| Quad::new(nodes[s].clone(), predicates[p].clone(), nodes[o].clone(), GraphName::DefaultGraph))
+            .collect();
+        let check = |store: &Store| -> Result<(), TestCaseError> {
+            let reader = store.reader();
+            let id = |n: &NamedNode| reader.term_id(n.as_ref().into()).unwrap();
+            // Unused nodes have no id: their patterns match nothing, which a missing id cannot
+            // express, so they are left out of the patterns below.
+            let node_ids: Vec<Option<TermId>> = nodes.iter().map(id).collect();
+            let predicate_ids: Vec<Option<TermId>> = predicates.iter().map(id).collect();
+            let all = scanned(&reader, (None, None, None));
+            prop_assert_eq!(all.len(), edges.len());
+            for &(s, p, o) in &patterns {
+                let (Some(s_id), Some(p_id), Some(o_id)) = (
+                    s.map_or(Some(None), |i| node_ids[i].map(Some)),
+                    p.map_or(Some(None), |i| predicate_ids[i].map(Some)),
+                    o.map_or(Some(None), |i| node_ids[i].map(Some)),
+                ) else {
+                    continue;
+                };
+                let expected: Vec<_> = all
+                    .iter()
+                    .filter(|q| {
+                        s_id.is_none_or(|x| q.subject == x)
+                            && p_id.is_none_or(|x| q.predicate == x)
+                            && o_id.is_none_or(|x| q.object == x)
+                    })
+                    .cloned()
+                    .collect();
+                prop_assert_eq!(scanned(&reader, (s_id, p_id, o_id)), expected, "pattern {:?}", (s, p, o));
+            }
+            Ok(())
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.insert(quads.iter().map(Quad::as_ref)).unwrap();
+            check(&store)?;
+            store.optimize().unwrap();
+            check(&store)?;
+        }
+        check(&Store::open_read_only(dir.path()).unwrap())?;
     }
 }
 

@@ -232,7 +232,12 @@ impl QueryableDataset<'static> for StoreDataset {
                 graph_name: key.3,
             }))
         });
-        Box::new(stored.chain(pending))
+        if pending.is_empty() {
+            // The common case (every query, most update steps) skips the chain's check per row.
+            Box::new(stored)
+        } else {
+            Box::new(stored.chain(pending))
+        }
     }
 
     fn internal_named_graphs(

@@ -31,6 +31,21 @@ pub fn index(path: &Path, progress: &TerminalProgress) -> Result<()> {
     Ok(())
 }
 
+/// `kale index`, then the tables merged into one sorted run for reads (`Store::optimize`).
+pub fn compact(path: &Path, progress: &TerminalProgress) -> Result<()> {
+    index(path, progress)?;
+    let store = Store::open(path)?;
+    let started = std::time::Instant::now();
+    eprintln!("compacting tables...");
+    store.optimize()?;
+    eprintln!(
+        "tables compacted in {:.1} s: {:.1} MB on disk",
+        started.elapsed().as_secs_f64(),
+        store.stats()?.disk_bytes as f64 / 1e6
+    );
+    Ok(())
+}
+
 impl From<&PathFilterArgs> for PathFilter {
     fn from(f: &PathFilterArgs) -> Self {
         Self {

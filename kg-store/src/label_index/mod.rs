@@ -112,6 +112,9 @@ impl<'r> LabelIndex<'r> {
             writer.write_unlogged(batch)?;
         }
         writer.flush()?;
+        // The flushes left the index in level-0 files, and every scan of any table opens and
+        // seeks each level-0 file: merged into the last level, they cost a scan nothing.
+        writer.compact(Some(&[LABELS]), Some(&[LABELS + 1]));
         let mut marker = Batch::default();
         marker.put(LABELS_SEQ_KEY, write_seq.to_be_bytes());
         writer.write(marker)?;
