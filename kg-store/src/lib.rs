@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod snapshot;
 mod store;
 mod term;
+mod term_cache;
 mod writer;
 
 pub use adjacency::{Adjacency, BuildSummary};

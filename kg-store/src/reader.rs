@@ -9,6 +9,7 @@ use crate::keys::{
 };
 use crate::meta::{Counters, COUNTERS_KEY};
 use crate::term::{decode_term, encode_named_or_blank, encode_term, term_hash64};
+use crate::term_cache::TermCache;
 use oxrdf::{GraphName, NamedOrBlankNode, Term, TermRef};
 use std::path::Path;
 use std::sync::Arc;
@@ -44,11 +45,13 @@ impl GraphFilter {
 pub struct StoreReader {
     view: View,
     path: Arc<Path>,
+    /// The store's, shared by all its readers.
+    terms: Arc<TermCache>,
 }
 
 impl StoreReader {
-    pub(crate) fn new(view: View, path: Arc<Path>) -> Self {
-        Self { view, path }
+    pub(crate) fn new(view: View, path: Arc<Path>, terms: Arc<TermCache>) -> Self {
+        Self { view, path, terms }
     }
 
     /// The directory of the store this reads.
@@ -128,12 +131,17 @@ impl StoreReader {
         self.view.get(&id_to_term_key(id))
     }
 
-    /// The term with this id.
+    /// The term with this id (from the store's cache of recent terms when it is there).
     pub fn term(&self, id: TermId) -> Result<Term> {
+        if let Some(term) = self.terms.get(id) {
+            return Ok(term);
+        }
         let bytes = self
             .term_bytes(id)?
             .ok_or_else(|| StoreError::Corruption(format!("no term has the id {id:?}")))?;
-        decode_term(&bytes)
+        let term = decode_term(&bytes)?;
+        self.terms.insert(id, term.clone());
+        Ok(term)
     }
 
     /// The quads that match a pattern, in the key order of the index that serves it.

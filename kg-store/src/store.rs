@@ -8,6 +8,7 @@ use crate::error::{Result, StoreError};
 use crate::label_index::LabelHook;
 use crate::meta::{new_store_id, Counters, COUNTERS_KEY, FORMAT, FORMAT_KEY, STORE_ID_KEY};
 use crate::reader::StoreReader;
+use crate::term_cache::TermCache;
 use crate::writer::{ChangeSummary, Changes, IndexHook, WriteTx};
 use oxrdf::{Quad, QuadRef};
 use std::fs;
@@ -69,6 +70,8 @@ struct Inner {
     writer: Mutex<Counters>,
     /// The derived indexes that live writes keep in step.
     hooks: Vec<Box<dyn IndexHook>>,
+    /// Terms of recently read ids, for every reader (see `term_cache.rs`).
+    terms: Arc<TermCache>,
 }
 
 /// A knowledge-graph store in a directory. Cheap to clone; all clones share one database.
@@ -188,6 +191,7 @@ impl Store {
                 id,
                 writer: Mutex::new(counters),
                 hooks: vec![Box::new(LabelHook), Box::new(DeltaHook)],
+                terms: Arc::new(TermCache::new()),
             }),
         })
     }
@@ -219,7 +223,11 @@ impl Store {
     /// A consistent view of the store as it is now; later writes stay invisible to it.
     pub fn reader(&self) -> StoreReader {
         let view = View::new(&self.inner.db, self.inner.mode == AccessMode::ReadWrite);
-        StoreReader::new(view, Arc::clone(&self.inner.path))
+        StoreReader::new(
+            view,
+            Arc::clone(&self.inner.path),
+            Arc::clone(&self.inner.terms),
+        )
     }
 
     /// Puts the tables in shape for reads: the memtable flushed and every level merged into one

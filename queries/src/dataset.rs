@@ -21,10 +21,11 @@ pub enum InternalTerm {
     Unstored(Box<Term>),
 }
 
-/// Caches of one query's term conversions: result rows repeat predicates, classes and labels.
+/// One query's terms as the evaluator internalised them: a query compares the same constants and
+/// computed values again and again. (Terms by id come from the store's own cache of recent
+/// terms, shared by every query.)
 #[derive(Default)]
 struct TermCache {
-    by_id: FxHashMap<TermId, Term>,
     by_term: FxHashMap<Term, InternalTerm>,
 }
 
@@ -103,18 +104,9 @@ impl StoreDataset {
         &self.reader
     }
 
-    /// The term of an id, cached.
+    /// The term of an id.
     pub fn term(&self, id: TermId) -> Result<Term, QueryError> {
-        if let Some(term) = self.cache.borrow().by_id.get(&id) {
-            return Ok(term.clone());
-        }
-        let term = self.reader.term(id)?;
-        let mut cache = self.cache.borrow_mut();
-        if cache.by_id.len() >= CACHE_LIMIT {
-            cache.by_id.clear();
-        }
-        cache.by_id.insert(id, term.clone());
-        Ok(term)
+        Ok(self.reader.term(id)?)
     }
 
     /// The named graphs, with the overlay's creations, drops and new quads.

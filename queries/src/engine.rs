@@ -1,11 +1,12 @@
 //! The entry point: parse, evaluate (with the path service, a time budget and a row limit),
 //! update.
 
+use crate::counts::answer_group_counts;
 use crate::dataset::StoreDataset;
 use crate::error::{QueryError, Result};
 use crate::path_service::{service_name, PathService};
 use crate::update::{execute_update, LoadPolicy, UpdateSummary};
-use kg_store::{Adjacency, Store, StoreError};
+use kg_store::{Adjacency, Store, StoreError, StoreReader};
 use oxrdf::{GraphName, NamedNode, NamedOrBlankNode};
 use spareval::{CancellationToken, QueryEvaluator, QueryResults};
 use spargebra::{Query, SparqlParser, Update};
@@ -97,12 +98,39 @@ impl SparqlEngine {
         consume: impl FnOnce(QueryResults<'static>) -> Result<T>,
     ) -> Result<T> {
         let reader = self.store.reader();
+        let watchdog = Watchdog::start(options.timeout, token.clone());
+        let outcome = self.evaluate(query, options, reader, token, consume);
+        let fired = watchdog.stop();
+        match (outcome, options.timeout) {
+            (Err(QueryError::Evaluation(_)), Some(budget)) if fired => {
+                Err(QueryError::Timeout(budget))
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// The body of [`Self::query_cancellable`], under its watchdog.
+    fn evaluate<T>(
+        &self,
+        query: &Query,
+        options: &QueryOptions,
+        reader: StoreReader,
+        token: CancellationToken,
+        consume: impl FnOnce(QueryResults<'static>) -> Result<T>,
+    ) -> Result<T> {
+        let protocol_dataset =
+            !options.default_graphs.is_empty() || !options.named_graphs.is_empty();
+        let counted = match protocol_dataset {
+            true => None,
+            false => answer_group_counts(query, &reader, &token)?,
+        };
+        let query = counted.as_ref().unwrap_or(query);
         let dataset = StoreDataset::new(reader.clone(), options.timeout);
         let evaluator = QueryEvaluator::new()
             .with_service_handler(service_name(), PathService::new(reader, self.adjacency()))
             .with_cancellation_token(token.clone());
         let mut prepared = evaluator.prepare(query);
-        if !options.default_graphs.is_empty() || !options.named_graphs.is_empty() {
+        if protocol_dataset {
             let spec = prepared.dataset_mut();
             spec.set_default_graph(
                 options
@@ -121,18 +149,10 @@ impl SparqlEngine {
                     .collect(),
             );
         }
-        let watchdog = Watchdog::start(options.timeout, token);
-        let outcome = prepared
+        prepared
             .execute(dataset)
             .map_err(QueryError::from)
-            .and_then(consume);
-        let fired = watchdog.stop();
-        match (outcome, options.timeout) {
-            (Err(QueryError::Evaluation(_)), Some(budget)) if fired => {
-                Err(QueryError::Timeout(budget))
-            }
-            (outcome, _) => outcome,
-        }
+            .and_then(consume)
     }
 
     /// Runs an update atomically. `LOAD` reads local files only when `load` allows it.

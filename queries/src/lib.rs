@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bench;
+mod counts;
 mod dataset;
 mod engine;
 mod error;
