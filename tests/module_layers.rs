@@ -18,6 +18,7 @@ const ROOTS: &[&str] = &[
     "trainer/src/lib.rs",
     "experiment/src/lib.rs",
     "testsuite/src/lib.rs",
+    "fuzz/src/lib.rs",
     "src/main.rs",
 ];
 

@@ -16,8 +16,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tempfile::TempDir;
 
-/// Every target by name, as `fuzz/afl`'s binaries and the corpus directories call them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target: returns normally on any input, or has found a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, as `fuzz/afl`'s binary and the corpus directories call them.
+pub const TARGETS: &[(&str, Target)] = &[
     ("load", load),
     ("csr", csr),
     ("gguf", gguf),
@@ -244,7 +247,7 @@ pub fn sparql(data: &[u8]) {
 }
 
 /// Runs `target` on every file under `dir` (none when it does not exist); returns how many.
-pub fn replay(target: fn(&[u8]), dir: &Path) -> usize {
+pub fn replay(target: Target, dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };

@@ -18,6 +18,8 @@ pub struct QueryTiming {
     /// The file name.
     pub query: String,
     pub median_ms: f64,
+    /// The warm-up run: in a fresh process, with the block cache and the term cache cold.
+    pub first_ms: f64,
     pub rows: u64,
 }
 
@@ -52,8 +54,15 @@ pub fn query_files(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The median of `runs` timings of `f` (in milliseconds), after one warm-up run.
-pub fn median_ms<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T)> {
+pub fn median_ms<T>(runs: usize, f: impl FnMut() -> Result<T>) -> Result<(f64, T)> {
+    timed_runs(runs, f).map(|(median, _, last)| (median, last))
+}
+
+/// [`median_ms`], and the warm-up run's time.
+fn timed_runs<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
+    let started = Instant::now();
     let mut last = f()?;
+    let first = started.elapsed().as_secs_f64() * 1e3;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let started = Instant::now();
@@ -61,7 +70,7 @@ pub fn median_ms<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f6
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], last))
+    Ok((times[times.len() / 2], first, last))
 }
 
 /// Times every query of `files`, and with `pair` (source and target IRIs) the path query
@@ -77,7 +86,7 @@ pub fn bench_sparql(
         let text = std::fs::read_to_string(file)?;
         let query = SparqlEngine::parse_query(&text, None)
             .map_err(|e| QueryError::Syntax(format!("{}: {e}", file.display())))?;
-        let (median_ms, rows) = median_ms(runs, || {
+        let (median_ms, first_ms, rows) = timed_runs(runs, || {
             let mut sink = Vec::new();
             let (_, rows) = engine.query(&query, &QueryOptions::default(), |r| {
                 write_results(
@@ -96,6 +105,7 @@ pub fn bench_sparql(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             median_ms,
+            first_ms,
             rows,
         });
     }

@@ -58,6 +58,11 @@ impl<'r> LabelIndex<'r> {
         let writer = store.write_lock()?;
         let reader = store.reader();
         let write_seq = reader.counters()?.write_seq;
+        // What the memtable holds now (the load's counters, the adjacency's marker) goes to its
+        // own level-0 file first: flushed with the index's first entries, it would stretch that
+        // file's key range over every table, and merging the index down (below) would then
+        // rewrite the whole store instead of the index alone.
+        writer.flush()?;
         let mut clear = Batch::default();
         clear.delete_range([LABELS], [LABELS + 1]);
         writer.write(clear)?;
