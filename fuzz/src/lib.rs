@@ -72,6 +72,28 @@ pub fn load(data: &[u8]) {
     }
 }
 
+/// A loaded store of `n` entities in a ring-like graph of three predicates (with English labels
+/// when asked): the fixture the store-backed targets run against.
+fn fixture(n: usize, labels: bool) -> (TempDir, Store) {
+    let dir = scratch();
+    let mut text = String::new();
+    for i in 0..n {
+        let next = (i * 7 + 1) % n;
+        text += &format!("<http://e/{i}> <http://p/{}> <http://e/{next}> .\n", i % 3);
+        if labels {
+            text += &format!(
+                "<http://e/{i}> <http://www.w3.org/2000/01/rdf-schema#label> \"e{i}\"@en .\n"
+            );
+        }
+    }
+    let file = write(dir.path(), "graph.nt", text.as_bytes());
+    let store = Store::open(dir.path().join("store")).expect("a fresh store");
+    BulkLoader::new(&store)
+        .load(&[LoadInput::new(&file)])
+        .expect("the fixture loads");
+    (dir, store)
+}
+
 /// A small store with an adjacency, built once per process; its CSR file's bytes.
 struct CsrTemplate {
     _dir: TempDir,
@@ -83,21 +105,7 @@ struct CsrTemplate {
 fn csr_template() -> &'static std::sync::Mutex<CsrTemplate> {
     static TEMPLATE: OnceLock<std::sync::Mutex<CsrTemplate>> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
-        let dir = scratch();
-        let text: String = (0..40)
-            .map(|i| {
-                format!(
-                    "<http://e/{i}> <http://p/{}> <http://e/{}> .\n",
-                    i % 3,
-                    (i * 7 + 1) % 40
-                )
-            })
-            .collect();
-        let file = write(dir.path(), "graph.nt", text.as_bytes());
-        let store = Store::open(dir.path().join("store")).expect("a fresh store");
-        BulkLoader::new(&store)
-            .load(&[LoadInput::new(&file)])
-            .expect("the template loads");
+        let (dir, store) = fixture(40, false);
         let path = store.path().join("adjacency").join("graph.csr");
         let csr = std::fs::read(&path).expect("the template's CSR file");
         std::sync::Mutex::new(CsrTemplate {
@@ -214,21 +222,7 @@ pub fn sparql(data: &[u8]) {
         return;
     };
     let (_, engine) = ENGINE.get_or_init(|| {
-        let dir = scratch();
-        let text: String = (0..30)
-            .map(|i| {
-                format!(
-                    "<http://e/{i}> <http://p/{}> <http://e/{}> .\n<http://e/{i}> <http://www.w3.org/2000/01/rdf-schema#label> \"e{i}\"@en .\n",
-                    i % 3,
-                    (i * 7 + 1) % 30
-                )
-            })
-            .collect();
-        let file = write(dir.path(), "graph.nt", text.as_bytes());
-        let store = Store::open(dir.path().join("store")).expect("a fresh store");
-        BulkLoader::new(&store)
-            .load(&[LoadInput::new(&file)])
-            .expect("the fixture loads");
+        let (dir, store) = fixture(30, true);
         (dir, SparqlEngine::new(store))
     });
     let Ok(query) = SparqlEngine::parse_query(text, None) else {

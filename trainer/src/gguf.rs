@@ -9,7 +9,7 @@
 
 use crate::error::{Result, TrainerError};
 use crate::tokenizer::TextTokenizer;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -257,6 +257,7 @@ impl GgufFile {
             meta.insert(key, c.value(kind, 0)?);
         }
         let mut tensors = Vec::new();
+        let mut names = FxHashSet::default();
         for _ in 0..tensor_count {
             let name = c.string()?;
             let n_dims = c.u32()?;
@@ -268,6 +269,11 @@ impl GgufFile {
             let dims = (0..n_dims).map(|_| c.u64()).collect::<Result<Vec<_>>>()?;
             let kind = c.u32()?;
             let offset = c.u64()?;
+            // llama.cpp refuses a file that names a tensor twice; one written as a checkpoint
+            // would have two weights under one name (safetensors' writer panicked on it).
+            if !names.insert(name.clone()) {
+                return Err(c.bad(&format!("tensor `{name}` appears twice")));
+            }
             tensors.push(TensorInfo {
                 name,
                 dims,

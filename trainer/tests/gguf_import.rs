@@ -333,6 +333,15 @@ fn crafted_gguf_files_are_errors_not_panics_or_huge_allocations() {
         Crafted::default().tensor("t", &[1; 9], 0),
         "9 dimensions",
     );
+    // Found by the gguf fuzz target (fuzz/regressions/gguf/): safetensors' writer panicked on
+    // two weights under one name.
+    refused(
+        "twice",
+        llama(4, 4, 64)
+            .tensor("output_norm.weight", &[64], 0)
+            .tensor("output_norm.weight", &[64], 0),
+        "`output_norm.weight` appears twice",
+    );
     refused(
         "huge-dims",
         llama(4, 4, 64).tensor("token_embd.weight", &[1 << 40, 1 << 40], 0),
