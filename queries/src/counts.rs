@@ -92,7 +92,6 @@ impl Counter<'_> {
                 self.visit(right)? || left
             }
             // The right side of LATERAL is evaluated with the left's bindings in place.
-            #[allow(unreachable_patterns)]
             GraphPattern::Lateral { left, .. } => self.visit(left)?,
             GraphPattern::Filter { inner, .. }
             | GraphPattern::Extend { inner, .. }

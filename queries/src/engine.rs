@@ -120,9 +120,11 @@ impl SparqlEngine {
     ) -> Result<T> {
         let protocol_dataset =
             !options.default_graphs.is_empty() || !options.named_graphs.is_empty();
-        let counted = match protocol_dataset {
-            true => None,
-            false => answer_group_counts(query, &reader, &token)?,
+        // Group counts read the store's default graph; a protocol dataset redefines it.
+        let counted = if protocol_dataset {
+            None
+        } else {
+            answer_group_counts(query, &reader, &token)?
         };
         let query = counted.as_ref().unwrap_or(query);
         let dataset = StoreDataset::new(reader.clone(), options.timeout);
