@@ -93,8 +93,14 @@ impl PathService {
                 "target" => targets.extend(self.entity(&triple.object)?),
                 "allow" => allow.extend(self.entity(&triple.object)?),
                 "deny" => query.deny.extend(self.entity(&triple.object)?),
-                "maxHops" => query.max_hops = integer(&triple.object, name)? as u32,
-                "limit" => query.max_paths = integer(&triple.object, name)? as usize,
+                "maxHops" => {
+                    query.max_hops = u32::try_from(integer(&triple.object, name)?)
+                        .map_err(|_| invalid("kale:maxHops is past 4294967295"))?;
+                }
+                "limit" => {
+                    query.max_paths = usize::try_from(integer(&triple.object, name)?)
+                        .map_err(|_| invalid("kale:limit is past the address space"))?;
+                }
                 "maxDegree" => {
                     let d = integer(&triple.object, name)?;
                     query.max_degree = (d > 0).then_some(d);

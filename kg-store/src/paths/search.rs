@@ -444,7 +444,10 @@ impl<'a> Search<'a> {
         }
         let (f, b) = (self.s.forward.depth(), self.s.backward.depth());
         let mut through_hubs: FxHashSet<Path> = FxHashSet::default();
-        let mut by_length: Vec<Vec<Path>> = vec![Vec::new(); k + 1];
+        // No path is longer than the two sides' depths and a hop between them: sized by what the
+        // search reached, not by `max_hops`, which a caller may set to billions.
+        let longest = k.min(f + b + 1);
+        let mut by_length: Vec<Vec<Path>> = vec![Vec::new(); longest + 1];
         for (length, paths) in by_length
             .iter_mut()
             .enumerate()
