@@ -121,15 +121,8 @@ impl PathService {
         let result = find_paths(adjacency, &query);
         let variables: Arc<[Variable]> = outputs.iter().map(|(_, v)| v.clone()).collect();
         let mut rows = Vec::new();
-        let mut terms: FxHashMap<TermId, Term> = FxHashMap::default();
-        let mut term = |id: TermId| -> Result<Term, QueryError> {
-            if let Some(t) = terms.get(&id) {
-                return Ok(t.clone());
-            }
-            let t = self.reader.term(id)?;
-            terms.insert(id, t.clone());
-            Ok(t)
-        };
+        // Hops repeat their entities and predicates; the store's term cache serves the repeats.
+        let term = |id: TermId| -> Result<Term, QueryError> { Ok(self.reader.term(id)?) };
         for (p, path) in result.paths.iter().enumerate() {
             for (h, hop) in path.hops.iter().enumerate() {
                 let mut row = Vec::with_capacity(outputs.len());
