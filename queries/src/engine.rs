@@ -4,9 +4,9 @@
 use crate::counts::answer_group_counts;
 use crate::dataset::StoreDataset;
 use crate::error::{QueryError, Result};
-use crate::path_service::{service_name, PathService};
+use crate::path_service::{service_name, PathService, SharedAdjacency};
 use crate::update::{execute_update, LoadPolicy, UpdateSummary};
-use kg_store::{Adjacency, Store, StoreError, StoreReader};
+use kg_store::{Store, StoreReader};
 use oxrdf::{GraphName, NamedNode, NamedOrBlankNode};
 use spareval::{CancellationToken, QueryEvaluator, QueryResults};
 use spargebra::{Query, SparqlParser, Update};
@@ -30,14 +30,14 @@ pub struct QueryOptions {
 /// SPARQL over one store. Cheap to share between threads (an HTTP server's workers).
 pub struct SparqlEngine {
     store: Store,
-    adjacency: Mutex<Option<Adjacency>>,
+    adjacency: Arc<SharedAdjacency>,
 }
 
 impl SparqlEngine {
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            adjacency: Mutex::new(None),
+            adjacency: Arc::default(),
         }
     }
 
@@ -59,22 +59,6 @@ impl SparqlEngine {
         parser(base_iri)?
             .parse_update(text)
             .map_err(|e| QueryError::Syntax(format!("invalid update: {e}")))
-    }
-
-    /// The adjacency as of now (opened once, then refreshed: cheap when nothing changed).
-    fn adjacency(&self) -> std::result::Result<Adjacency, Arc<StoreError>> {
-        let mut slot = self.adjacency.lock().unwrap_or_else(|e| e.into_inner());
-        let refreshed = match slot.take() {
-            Some(mut adjacency) => adjacency.refresh(&self.store).map(|()| adjacency),
-            None => Adjacency::open(&self.store),
-        };
-        match refreshed {
-            Ok(adjacency) => {
-                *slot = Some(adjacency.clone());
-                Ok(adjacency)
-            }
-            Err(e) => Err(Arc::new(e)),
-        }
     }
 
     /// Evaluates a query and hands its results to `consume` (which serialises them) while the
@@ -129,7 +113,10 @@ impl SparqlEngine {
         let query = counted.as_ref().unwrap_or(query);
         let dataset = StoreDataset::new(reader.clone(), options.timeout);
         let evaluator = QueryEvaluator::new()
-            .with_service_handler(service_name(), PathService::new(reader, self.adjacency()))
+            .with_service_handler(
+                service_name(),
+                PathService::new(reader, self.store.clone(), Arc::clone(&self.adjacency)),
+            )
             .with_cancellation_token(token.clone());
         let mut prepared = evaluator.prepare(query);
         if protocol_dataset {

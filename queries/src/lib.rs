@@ -15,7 +15,7 @@ mod update;
 pub use dataset::{InternalTerm, StoreDataset};
 pub use engine::{QueryOptions, SparqlEngine, MAX_NESTING};
 pub use error::{QueryError, Result};
-pub use path_service::{PathService, PATH_SERVICE};
+pub use path_service::{PathService, SharedAdjacency, PATH_SERVICE};
 pub use results::{write_results, OutputFormat, ResultKind, SolutionsFormat};
 pub use server::{serve, ServerOptions};
 pub use update::{execute_update, LoadPolicy, UpdateSummary};

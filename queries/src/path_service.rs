@@ -26,14 +26,14 @@
 
 use crate::error::QueryError;
 use kg_store::paths::{find_paths, PathQuery};
-use kg_store::{Adjacency, StoreError, StoreReader, TermId};
+use kg_store::{Adjacency, Store, StoreError, StoreReader, TermId};
 use oxrdf::{Literal, NamedNode, Term, Variable};
 use rustc_hash::FxHashMap;
 use sparesults::QuerySolution;
 use spareval::{QuerySolutionIter, ServiceHandler};
 use spargebra::algebra::GraphPattern;
 use spargebra::term::{NamedNodePattern, TermPattern};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// The IRI of the service.
 pub const PATH_SERVICE: &str = "urn:kale:paths";
@@ -41,20 +41,65 @@ const NS: &str = "urn:kale:";
 
 type Rows = (Arc<[Variable]>, Vec<Vec<Option<Term>>>);
 
-/// The handler, for one query: the store view and the adjacency it reads.
+/// The adjacency the path service reads, shared by every query of one engine: opened by the
+/// first query that calls the service, then caught up with live writes as queries find it
+/// behind. Queries take it concurrently (a read lock and a seek that finds nothing new); one
+/// catch-up runs at a time, so a write's edges are applied once, not once per waiting query.
+#[derive(Default)]
+pub struct SharedAdjacency {
+    current: RwLock<Option<Adjacency>>,
+    catch_up: Mutex<()>,
+}
+
+impl SharedAdjacency {
+    /// The adjacency as of now: at least as new as any view of `store` taken before the call.
+    pub fn get(&self, store: &Store) -> Result<Adjacency, StoreError> {
+        let seen = self.latest();
+        if let Some(adjacency) = seen {
+            if adjacency.is_current(store)? {
+                return Ok(adjacency);
+            }
+        }
+        let _one = self.catch_up.lock().unwrap_or_else(|e| e.into_inner());
+        // Another query may have caught up while this one waited for the lock.
+        let adjacency = match self.latest() {
+            Some(mut adjacency) => {
+                adjacency.refresh(store)?;
+                adjacency
+            }
+            None => Adjacency::open(store)?,
+        };
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(adjacency.clone());
+        Ok(adjacency)
+    }
+
+    fn latest(&self) -> Option<Adjacency> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// The handler, for one query: the store view, and the adjacency it reads once the query calls
+/// the service (a query that does not never touches it).
 pub struct PathService {
     reader: StoreReader,
-    adjacency: Result<Adjacency, Arc<StoreError>>,
+    store: Store,
+    shared: Arc<SharedAdjacency>,
+    adjacency: OnceLock<Result<Adjacency, Arc<StoreError>>>,
     memo: Mutex<FxHashMap<String, Arc<Rows>>>,
 }
 
 impl PathService {
-    /// The handler of one query: `adjacency` is the store's, or why it could not be opened
-    /// (an error only if the query calls the service).
-    pub fn new(reader: StoreReader, adjacency: Result<Adjacency, Arc<StoreError>>) -> Self {
+    /// The handler of one query over `reader`, a view of `store`; `shared` is the engine's
+    /// adjacency (opening it is an error only if the query calls the service).
+    pub fn new(reader: StoreReader, store: Store, shared: Arc<SharedAdjacency>) -> Self {
         Self {
             reader,
-            adjacency,
+            store,
+            shared,
+            adjacency: OnceLock::new(),
             memo: Mutex::default(),
         }
     }
@@ -65,6 +110,7 @@ impl PathService {
         };
         let adjacency = self
             .adjacency
+            .get_or_init(|| self.shared.get(&self.store).map_err(Arc::new))
             .as_ref()
             .map_err(|e| QueryError::NoAdjacency(Arc::clone(e)))?;
         let mut sources = Vec::new();

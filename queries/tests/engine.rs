@@ -269,6 +269,58 @@ fn path_rows_agree_with_path_search_and_follow_updates() {
     assert!(service("ex:frank", "ex:island").is_empty());
 }
 
+/// Queries share one adjacency that each catches up with the writes it finds: readers on
+/// other threads keep answering while a writer commits, and the writer's own next query
+/// always sees the edge it just wrote.
+#[test]
+fn path_queries_run_alongside_writes_and_see_every_acknowledged_one() {
+    let (_dir, engine) = loaded();
+    let paths = |from: &str, to: &str| -> usize {
+        let text = format!(
+            "PREFIX kale: <urn:kale:> SELECT ?path WHERE {{
+               SERVICE <urn:kale:paths> {{ [] kale:source {from} ; kale:target {to} ; kale:maxHops 2 ; kale:path ?path }}
+             }}"
+        );
+        select(&engine, &text, &QueryOptions::default())
+            .unwrap()
+            .lines()
+            .skip(1)
+            .count()
+    };
+    let writes = 40;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut answered = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        assert!(paths("ex:erin", "ex:frank") > 0);
+                        answered += 1;
+                    }
+                    answered
+                })
+            })
+            .collect();
+        for i in 0..writes {
+            update(
+                &engine,
+                &format!("{PREFIXES}INSERT DATA {{ ex:frank ex:visits ex:island{i} }}"),
+            )
+            .unwrap();
+            assert_eq!(paths("ex:frank", &format!("ex:island{i}")), 1, "write {i}");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            assert!(reader.join().unwrap() > 0);
+        }
+    });
+    // Every write is in the adjacency the queries share, once.
+    for i in 0..writes {
+        assert_eq!(paths("ex:frank", &format!("ex:island{i}")), 1, "write {i}");
+    }
+}
+
 #[test]
 fn limits_and_bad_queries_are_clear_errors() {
     let (_dir, engine) = loaded();

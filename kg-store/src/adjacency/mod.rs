@@ -155,6 +155,14 @@ impl Adjacency {
         }
     }
 
+    /// Whether nothing has changed since this view was taken: no delta record written after it,
+    /// no rebuilt file. A seek, not a scan, when nothing has.
+    pub fn is_current(&self, store: &Store) -> Result<bool> {
+        let reader = store.reader();
+        Ok(read_csr_seq(&reader)? == Some(self.csr.header.write_seq)
+            && delta_records_after(&reader, self.delta.last_seq).is_empty())
+    }
+
     /// Catches up with writes committed since opening (and with a rebuilt file).
     pub fn refresh(&mut self, store: &Store) -> Result<()> {
         let reader = store.reader();
