@@ -16,7 +16,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(load csr gguf model_config qa sparql)
+    targets=(load csr gguf model_config qa sparql http)
 fi
 scripts/setup.sh --test
 if ! cargo afl --version >/dev/null 2>&1; then

@@ -8,11 +8,13 @@
 //! found (`fuzz/corpus/TARGET/`, `fuzz/regressions/TARGET/`) through the same function in CI.
 
 use kale_datasets::qa::{read_items, QaFormat};
-use kale_queries::{write_results, OutputFormat, QueryOptions, SparqlEngine};
+use kale_queries::{serve, write_results, OutputFormat, QueryOptions, ServerOptions, SparqlEngine};
 use kg_store::paths::{find_paths, PathQuery};
 use kg_store::{Adjacency, BulkLoader, GraphFilter, LoadInput, Store};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -27,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("model_config", model_config),
     ("qa", qa),
     ("sparql", sparql),
+    ("http", http),
 ];
 
 /// The file extensions `load` picks from by the input's first byte.
@@ -238,6 +241,213 @@ pub fn sparql(data: &[u8]) {
     let _ = engine.query(&query, &options, |results| {
         write_results(results, solutions, graphs, &mut sink, None)
     });
+}
+
+/// Bytes off the wire to the SPARQL endpoint: the input is one HTTP/1.1 connection's worth of
+/// request bytes sent to `kale serve`'s server (hyper; updates allowed; short limits) on
+/// loopback. The server must answer it with a well-formed response or close the connection,
+/// never with a panic (a 500 saying so) or silence past its timeouts, and must answer the next
+/// client. The server runs once per process, over a small store.
+pub fn http(data: &[u8]) {
+    static SERVER: OnceLock<(TempDir, SocketAddr)> = OnceLock::new();
+    let (_, addr) = SERVER.get_or_init(|| {
+        let (dir, store) = fixture(30, true);
+        let engine = Arc::new(SparqlEngine::new(store));
+        let options = ServerOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_update: true,
+            timeout: Some(Duration::from_millis(200)),
+            max_rows: Some(10_000),
+            threads: 2,
+            header_timeout: Duration::from_millis(500),
+            body_timeout: Duration::from_millis(500),
+            queue_wait: Duration::from_secs(1),
+        };
+        let (bound, listening) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            serve(engine, options, |addr| {
+                bound.send(addr).expect("the fuzzer waits");
+            })
+            .expect("the endpoint serves");
+        });
+        (dir, listening.recv().expect("the endpoint listens"))
+    });
+    if let Some((500, reply)) = exchange(*addr, data) {
+        // What a panic in a query's or an update's thread becomes (see server.rs).
+        let text = String::from_utf8_lossy(&reply);
+        assert!(
+            !text.contains("panicked") && !text.contains("stopped without an answer"),
+            "the endpoint panicked: {text}"
+        );
+    }
+    let probe = b"GET /query?query=ASK%7B%7D HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n";
+    let (status, alive) = exchange(*addr, probe).expect("the endpoint answers the next client");
+    assert_eq!(
+        status,
+        200,
+        "the endpoint no longer answers: {}",
+        String::from_utf8_lossy(&alive)
+    );
+}
+
+/// Sends `request` on a new connection and reads the first final response, with its status:
+/// `None` when the server closed without one. An incomplete request is followed by a
+/// half-close, as a client that gives up sends, so the server need not wait out its timeouts.
+fn exchange(addr: SocketAddr, request: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr).expect("a loopback connection");
+    let limit = Duration::from_secs(5);
+    stream
+        .set_read_timeout(Some(limit))
+        .expect("a read timeout");
+    stream
+        .set_write_timeout(Some(limit))
+        .expect("a write timeout");
+    // The server may refuse (413) and close before taking it all.
+    let sent = stream.write_all(request);
+    if sent.is_ok() && !is_complete_request(request) {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+    let mut reply = Vec::new();
+    let mut chunk = [0_u8; 8192];
+    loop {
+        if let Some((end, status)) = response_end(&reply, request) {
+            reply.truncate(end);
+            return Some((status, reply));
+        }
+        let closed = match stream.read(&mut chunk) {
+            Ok(0) => true,
+            Ok(n) => {
+                reply.extend_from_slice(&chunk[..n]);
+                false
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!(
+                    "the endpoint neither answered nor closed within {limit:?}; it sent {:?}",
+                    String::from_utf8_lossy(&reply)
+                )
+            }
+            // Reset: the server dropped a connection it had more bytes from.
+            Err(_) => true,
+        };
+        if closed {
+            // A body that runs to the close; a response cut by the close has no status here.
+            let status = status_of(&reply)?;
+            return Some((status, reply));
+        }
+    }
+}
+
+/// The status of the first final response whose head has arrived.
+fn status_of(reply: &[u8]) -> Option<u16> {
+    let mut start = 0;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let Ok(httparse::Status::Complete(head)) = parsed.parse(&reply[start..]) else {
+            return None;
+        };
+        match parsed.code {
+            Some(code) if (100..200).contains(&code) => start += head,
+            code => return code,
+        }
+    }
+}
+
+/// Whether `request` holds a whole request head and the body its `Content-Length` declares, or
+/// a chunked body's last chunk.
+fn is_complete_request(request: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(head)) = parsed.parse(request) else {
+        return false;
+    };
+    let declared = parsed
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .unwrap_or(0);
+    let chunked = parsed
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+    if chunked {
+        // Whole when its last chunk is there (a rough test: the server has the exact one).
+        return request[head..].windows(5).any(|w| w == b"0\r\n\r\n");
+    }
+    request.len().saturating_sub(head) >= declared
+}
+
+/// Where the first final response in `reply` ends, and its status, once it has arrived whole
+/// (skipping `100 Continue`); `None` while it has not.
+fn response_end(reply: &[u8], request: &[u8]) -> Option<(usize, u16)> {
+    let mut start = 0;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let head = match parsed.parse(&reply[start..]) {
+            Ok(httparse::Status::Complete(head)) => start + head,
+            Ok(httparse::Status::Partial) => return None,
+            Err(e) => panic!(
+                "the endpoint sent a malformed response ({e}): {:?}",
+                String::from_utf8_lossy(reply)
+            ),
+        };
+        let code = parsed.code.expect("a parsed status line has a code");
+        if (100..200).contains(&code) {
+            start = head;
+            continue;
+        }
+        let header = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+        };
+        if request.starts_with(b"HEAD ") || code == 204 || code == 304 {
+            return Some((head, code));
+        }
+        if let Some(length) = header("content-length") {
+            let length: usize = length.parse().expect("a numeric Content-Length");
+            return (reply.len() >= head + length).then_some((head + length, code));
+        }
+        if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+            return chunked_end(reply, head).map(|end| (end, code));
+        }
+        // Neither: the body runs to the close.
+        return None;
+    }
+}
+
+/// The end of a chunked body that starts at `at`, once its last chunk has arrived.
+fn chunked_end(reply: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let line_end = at + reply.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&reply[at..line_end]).expect("an ASCII chunk size");
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16).expect("a hexadecimal chunk size");
+        let data_end = line_end + 2 + size;
+        if size == 0 {
+            // The last chunk, then (no trailers) the final CRLF.
+            return (reply.len() >= data_end + 2).then_some(data_end + 2);
+        }
+        if reply.len() < data_end + 2 {
+            return None;
+        }
+        at = data_end + 2;
+    }
 }
 
 /// Runs `target` on every file under `dir` (none when it does not exist); returns how many.
