@@ -8,3 +8,22 @@ kale_binary() {
     fi
     kale=$(realpath "$KALE")
 }
+
+# kale_at_revision REV OUT: the release binary of git revision REV, copied to OUT. Built in a
+# worktree that shares this checkout's target directory, so only the workspace's own crates are
+# rebuilt; this checkout's release binary is rebuilt after it.
+kale_at_revision() {
+    local rev=$1 out=$2 worktree
+    worktree=$(mktemp -d)
+    git worktree add -f "$worktree" "$rev" >/dev/null
+    # The two checkouts' crates share artifact names in the shared target directory (cargo
+    # hashes a path crate relative to its workspace): clean ours before each build so neither
+    # reuses the other's.
+    local ours=(-p kg-store -p kale-datasets -p kale-trainer -p kale-queries -p kale)
+    (cd "$worktree" && export LIBTORCH="$root/.venv/libtorch" CARGO_TARGET_DIR="$root/target" \
+        && cargo clean --release "${ours[@]}" && cargo build --release --locked --bin kale)
+    cp "$root/target/release/kale" "$out"
+    git worktree remove --force "$worktree"
+    cargo clean --release "${ours[@]}" -p kale-experiment
+    cargo build --release --locked --bin kale
+}

@@ -14,21 +14,10 @@ root=$(pwd)
 old_rev=${1:?usage: benches/hub_rule.sh OLD_REV [WORK_DIR]}
 out=${2:-bench-results}
 mkdir -p "$out"
-cargo build --release --locked --bin kale
-new="$root/target/release/kale"
-worktree=$(mktemp -d)
-git worktree add -f "$worktree" "$old_rev" >/dev/null
-# The two checkouts' crates share artifact names in the shared target directory (cargo hashes a
-# path crate relative to its workspace): clean ours before each build so neither reuses the
-# other's.
-ours=(-p kg-store -p kale-datasets -p kale-trainer -p kale-queries -p kale)
-(cd "$worktree" && export LIBTORCH="$root/.venv/libtorch" CARGO_TARGET_DIR="$root/target" \
-    && cargo clean --release "${ours[@]}" && cargo build --release --locked --bin kale)
+. "$root/benches/common.sh"
 old="$out/kale-before"
-cp "$root/target/release/kale" "$old"
-git worktree remove --force "$worktree"
-cargo clean --release "${ours[@]}" -p kale-experiment
-cargo build --release --locked --bin kale
+kale_at_revision "$old_rev" "$old"
+new="$root/target/release/kale"
 cd "$out"
 data="$root/.cache/data"
 

@@ -5,6 +5,12 @@
 //! map moves into when it outgrows its budget), then in the store; a term found nowhere gets the
 //! next id of its kind. New terms go to two spools (entities and literals, each in id order) for
 //! the id-to-term table, and to a sorter for the term-to-id table.
+//!
+//! The map has two generations, as a generational cache does: a term found in the older one or
+//! in the spill moves into the newer, and when the newer is full the older goes to the spill and
+//! the newer takes its place. A term a load keeps meeting (a hub, a class, a predicate) stays in
+//! memory; spilling the whole map at once sent every such term to the spill's disk blocks once
+//! per chunk until the load ended.
 
 use super::parse::TermTable;
 use super::sorter::Sorter;
@@ -24,8 +30,12 @@ use std::path::{Path, PathBuf};
 const MAP_ENTRY_BYTES: usize = 64;
 
 pub struct TermResolver {
+    /// Terms met since the last rotation.
     map: FxHashMap<u128, TermId>,
-    map_capacity: usize,
+    /// The generation before `map`: in memory, not yet (all) in the spill.
+    older: FxHashMap<u128, TermId>,
+    /// Entries a generation holds before it rotates: half the map's budget.
+    generation: usize,
     spill: Option<SpillTable>,
     scratch: PathBuf,
     /// The store's committed dictionary; `None` when it was empty before the load.
@@ -49,7 +59,8 @@ impl TermResolver {
     ) -> Result<Self> {
         Ok(Self {
             map: FxHashMap::default(),
-            map_capacity: (map_memory / MAP_ENTRY_BYTES).max(1 << 16),
+            older: FxHashMap::default(),
+            generation: (map_memory / MAP_ENTRY_BYTES / 2).max(1 << 15),
             spill: None,
             scratch: scratch.to_owned(),
             store,
@@ -65,10 +76,15 @@ impl TermResolver {
     pub fn resolve(&mut self, terms: &TermTable) -> Result<Vec<TermId>> {
         let mut ids = vec![TermId::from_u64(u64::MAX); terms.len()];
         let mut missing = Vec::new();
+        let mut promoted = Vec::new();
         for (i, hash) in terms.hashes.iter().enumerate() {
-            match self.map.get(hash) {
-                Some(id) => ids[i] = *id,
-                None => missing.push(i),
+            if let Some(id) = self.map.get(hash) {
+                ids[i] = *id;
+            } else if let Some(id) = self.older.get(hash) {
+                ids[i] = *id;
+                promoted.push((*hash, *id));
+            } else {
+                missing.push(i);
             }
         }
         if let Some(spill) = &self.spill {
@@ -80,12 +96,16 @@ impl TermResolver {
             let mut still = Vec::new();
             for (i, value) in missing.into_iter().zip(found) {
                 match value? {
-                    Some(v) => ids[i] = decode_id(&v)?,
+                    Some(v) => {
+                        ids[i] = decode_id(&v)?;
+                        promoted.push((terms.hashes[i], ids[i]));
+                    }
                     None => still.push(i),
                 }
             }
             missing = still;
         }
+        self.map.extend(promoted);
         for i in missing {
             let bytes = terms.get(i);
             let hash = terms.hashes[i];
@@ -100,8 +120,8 @@ impl TermResolver {
             ids[i] = id;
             self.map.insert(hash, id);
         }
-        if self.map.len() > self.map_capacity {
-            self.spill_map()?;
+        if self.map.len() > self.generation {
+            self.rotate()?;
         }
         Ok(ids)
     }
@@ -122,22 +142,26 @@ impl TermResolver {
         Ok(id)
     }
 
-    /// Moves the in-memory map into the scratch database and empties it.
-    fn spill_map(&mut self) -> Result<()> {
-        let spill = match &self.spill {
-            Some(spill) => spill,
-            None => self
-                .spill
-                .insert(SpillTable::create(&self.scratch.join("term-spill"))?),
-        };
-        let mut entries: Vec<(u128, TermId)> = self.map.drain().collect();
-        entries.sort_unstable_by_key(|(h, _)| *h);
-        spill.put_all(
-            entries
-                .iter()
-                .map(|(hash, id)| (hash.to_be_bytes(), id.as_u64().to_be_bytes())),
-        )?;
-        self.map.shrink_to(self.map_capacity / 4);
+    /// Moves the older generation into the scratch database; the newer becomes the older.
+    fn rotate(&mut self) -> Result<()> {
+        if !self.older.is_empty() {
+            let spill = match &self.spill {
+                Some(spill) => spill,
+                None => self
+                    .spill
+                    .insert(SpillTable::create(&self.scratch.join("term-spill"))?),
+            };
+            let mut entries: Vec<(u128, TermId)> = self.older.drain().collect();
+            entries.sort_unstable_by_key(|(h, _)| *h);
+            // Terms promoted out of the spill are written again: the same value, harmless.
+            spill.put_all(
+                entries
+                    .iter()
+                    .map(|(hash, id)| (hash.to_be_bytes(), id.as_u64().to_be_bytes())),
+            )?;
+        }
+        // The emptied table keeps its allocation for the next generation.
+        std::mem::swap(&mut self.map, &mut self.older);
         Ok(())
     }
 
