@@ -85,14 +85,6 @@ impl Db {
         Ok(self.db.write(batch.0)?)
     }
 
-    /// Writes a batch without the write-ahead log: for derived records that a [`Db::flush`]
-    /// makes durable before anything marks them complete.
-    pub(crate) fn write_unlogged(&self, batch: Batch) -> Result<()> {
-        let mut options = WriteOptions::default();
-        options.disable_wal(true);
-        Ok(self.db.write_opt(batch.0, &options)?)
-    }
-
     /// A consistent copy of the database in `out` (which must not exist): RocksDB's checkpoint,
     /// the memtables flushed and the table files hard-linked where `out` is on the same file
     /// system (copied where not).
@@ -219,10 +211,6 @@ impl Batch {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
     }
 }
 
@@ -520,6 +508,22 @@ impl SstWriter<'_> {
     pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.writer
             .put(key, value)
+            .map_err(|e| StoreError::InvalidInput(format!("writing {}: {e}", self.path.display())))
+    }
+
+    /// A merge operand (a count change, as [`Batch::add`] writes), for keys in increasing order.
+    #[inline]
+    pub(crate) fn add(&mut self, key: &[u8], change: i64) -> Result<()> {
+        self.writer
+            .merge(key, change.to_le_bytes())
+            .map_err(|e| StoreError::InvalidInput(format!("writing {}: {e}", self.path.display())))
+    }
+
+    /// Deletes `[start, end)` of what the database held before the file is ingested (the
+    /// file's own keys, which get the same sequence number, stay).
+    pub(crate) fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
+        self.writer
+            .delete_range(start, end)
             .map_err(|e| StoreError::InvalidInput(format!("writing {}: {e}", self.path.display())))
     }
 

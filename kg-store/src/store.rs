@@ -402,23 +402,14 @@ impl WriteLock<'_> {
         Ok(())
     }
 
+    /// Ingests SST files of derived records that change no counters (an index built aside).
+    pub(crate) fn ingest_index(&self, files: Vec<PathBuf>) -> Result<()> {
+        self.db.ingest(files)
+    }
+
     /// Writes derived records that change no counters.
     pub(crate) fn write(&self, batch: Batch) -> Result<()> {
         self.db.write(batch)
-    }
-
-    /// Writes derived records without the log; [`WriteLock::flush`] makes them durable.
-    pub(crate) fn write_unlogged(&self, batch: Batch) -> Result<()> {
-        self.db.write_unlogged(batch)
-    }
-
-    pub(crate) fn flush(&self) -> Result<()> {
-        self.db.flush()
-    }
-
-    /// See `Db::compact`.
-    pub(crate) fn compact(&self, start: Option<&[u8]>, end: Option<&[u8]>) {
-        self.db.compact(start, end);
     }
 
     /// The database as of the last commit, copied to `out` (see `Db::checkpoint`).

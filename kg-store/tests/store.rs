@@ -161,6 +161,21 @@ fn the_label_index_follows_live_writes_in_every_graph() {
     }
     LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
     assert!(LabelIndex::open(&store.reader()).is_ok());
+
+    // Rebuilds over an index: the old entries go (a count left behind would keep the entity
+    // found after its last label triple is removed), and one entity labelled in two graphs
+    // counts twice.
+    store.insert([default.as_ref(), named.as_ref()]).unwrap();
+    for _ in 0..2 {
+        LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+        assert_eq!(labelled(), 1);
+    }
+    store.remove([default.as_ref()]).unwrap();
+    assert_eq!(labelled(), 1, "the named graph still labels it");
+    store.remove([named.as_ref()]).unwrap();
+    assert_eq!(labelled(), 0, "an entry outlived the rebuild or its triples");
+    LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+    assert_eq!(labelled(), 0);
 }
 
 #[test]

@@ -24,6 +24,54 @@ use crate::store::Store;
 use entry::{label_literal_key, LABELS_SEQ_KEY};
 use oxrdf::NamedNodeRef;
 
+/// Key bytes of entries a label build sorts in memory before writing them out.
+const RUN_BYTES: usize = 256 << 20;
+
+/// Entry keys gathered for one SST file: the bytes end to end, and where each key lies.
+#[derive(Default)]
+struct Run {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Run {
+    fn push(&mut self, key: &[u8]) {
+        self.spans.push((self.bytes.len(), key.len()));
+        self.bytes.extend_from_slice(key);
+    }
+
+    /// Sorts the keys and writes each once, with the number of times it came, to `path`
+    /// (first deleting the index the store holds, when `clear_old`); empties the run.
+    fn write(
+        &mut self,
+        options: &backend::SstOptions,
+        path: &std::path::Path,
+        clear_old: bool,
+    ) -> Result<std::path::PathBuf> {
+        use rayon::slice::ParallelSliceMut;
+        let bytes = &self.bytes;
+        let key = |&(at, len): &(usize, usize)| &bytes[at..at + len];
+        self.spans.par_sort_unstable_by(|a, b| key(a).cmp(key(b)));
+        let mut file = options.create(path)?;
+        if clear_old {
+            file.delete_range(&[LABELS], &[LABELS + 1])?;
+        }
+        let mut i = 0;
+        while i < self.spans.len() {
+            let current = key(&self.spans[i]);
+            let mut count = 1;
+            while i + count < self.spans.len() && key(&self.spans[i + count]) == current {
+                count += 1;
+            }
+            file.add(current, count as i64)?;
+            i += count;
+        }
+        self.bytes.clear();
+        self.spans.clear();
+        file.finish()
+    }
+}
+
 /// One entry of the index as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelEntry {
@@ -54,25 +102,32 @@ pub struct LabelIndex<'r> {
 impl<'r> LabelIndex<'r> {
     /// Rebuilds the label index from the label triples, holding off other writers meanwhile.
     /// Returns the number of entries.
+    ///
+    /// The entries are sorted aside in runs of [`RUN_BYTES`] and written as SST files that
+    /// RocksDB ingests, as a bulk load's tables are: an index written through the memtable came
+    /// out of it in random key order, and at 100M triples RocksDB merged its level-0 files into
+    /// the level below again and again, rewriting the growing index each time; merging them
+    /// down at the end pulled in every table a concurrent write had stretched a level-0 file
+    /// over (at 10M, 24 s rewriting the whole store). An ingested file lands in the lowest
+    /// level its keys do not overlap, so a fresh store's index goes to the last level whole.
+    /// Entries are count changes, so runs that hold the same entry add up.
     pub fn build(store: &Store, progress: &dyn Progress) -> Result<u64> {
         let writer = store.write_lock()?;
         let reader = store.reader();
         let write_seq = reader.counters()?.write_seq;
-        // What the memtable holds now (the load's counters, the adjacency's marker) goes to its
-        // own level-0 file first: flushed with the index's first entries, it would stretch that
-        // file's key range over every table, and merging the index down (below) would then
-        // rewrite the whole store instead of the index alone.
-        writer.flush()?;
-        let mut clear = Batch::default();
-        clear.delete_range([LABELS], [LABELS + 1]);
-        writer.write(clear)?;
+        let scratch = store.scratch()?;
+        // The old index goes with the first file (a range deletion under the same ingestion);
+        // an empty one needs none, and then nothing overlaps the new files.
+        let mut clear_old = reader.scan_prefix(&[LABELS]).next().is_some();
+        let options = backend::SstOptions::new();
+        let mut files = Vec::new();
+        let mut run = Run::default();
         let mut entries = 0u64;
         progress.begin("indexing labels", None, Unit::Items("labels"));
         for iri in LABEL_PREDICATES {
             let Some(p) = reader.term_id(NamedNodeRef::new_unchecked(iri).into())? else {
                 continue;
             };
-            let mut batch = Batch::default();
             // POS order: the objects (literals) come in id order, so the dictionary is walked
             // forwards alongside instead of read at random.
             let mut terms = reader.scan_prefix_values(&[ID_TO_TERM]).peekable();
@@ -103,23 +158,28 @@ impl<'r> LabelIndex<'r> {
                 };
                 if let Some((lang, value)) = crate::term::literal_parts(&bytes) {
                     if let Some(key) = label_literal_key(lang, value, quad.subject) {
-                        batch.add(&key, 1);
+                        run.push(&key);
                         entries += 1;
+                        if entries.is_multiple_of(100_000) {
+                            progress.set_position(entries);
+                        }
                     }
                 }
-                if batch.len() >= 100_000 {
-                    // Durability comes from the flush before the marker below; a crash before
-                    // it leaves the marker old, and the index reported stale.
-                    writer.write_unlogged(std::mem::take(&mut batch))?;
-                    progress.set_position(entries);
+                if run.bytes.len() >= RUN_BYTES {
+                    let path = scratch.path.join(format!("labels-{}.sst", files.len()));
+                    files.push(run.write(&options, &path, std::mem::take(&mut clear_old))?);
                 }
             }
-            writer.write_unlogged(batch)?;
         }
-        writer.flush()?;
-        // The flushes left the index in level-0 files, and every scan of any table opens and
-        // seeks each level-0 file: merged into the last level, they cost a scan nothing.
-        writer.compact(Some(&[LABELS]), Some(&[LABELS + 1]));
+        if !run.spans.is_empty() || clear_old {
+            let path = scratch.path.join(format!("labels-{}.sst", files.len()));
+            files.push(run.write(&options, &path, clear_old)?);
+        }
+        // One file at a time, in order: a later run's counts are added to an earlier's, and the
+        // range deletion of the first never reaches them.
+        for file in files {
+            writer.ingest_index(vec![file])?;
+        }
         let mut marker = Batch::default();
         marker.put(LABELS_SEQ_KEY, write_seq.to_be_bytes());
         writer.write(marker)?;
