@@ -26,8 +26,8 @@ pub use error::{Index, Result, StoreError};
 pub use id::TermId;
 pub use keys::EncodedQuad;
 pub use load::{
-    BulkLoader, Compression, InputFormat, LanguageFilter, LoadInput, LoadSummary, SkippedLine,
-    DEFAULT_MEMORY_LIMIT,
+    parse_size, BulkLoader, Compression, InputFormat, LanguageFilter, LoadInput, LoadSummary,
+    SkippedLine, DEFAULT_MEMORY_LIMIT,
 };
 pub use reader::{graph_name_of, GraphFilter, QuadIter, StoreReader};
 pub use store::{AccessMode, Store, StoreStats};

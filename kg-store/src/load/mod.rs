@@ -16,12 +16,14 @@ mod input;
 mod languages;
 mod parse;
 mod resolve;
+mod size;
 mod small;
 mod sorter;
 mod sst;
 
 pub use input::{Compression, InputFormat, LoadInput};
 pub use languages::LanguageFilter;
+pub use size::parse_size;
 
 use crate::adjacency::Adjacency;
 use crate::backend::KeyIter;
