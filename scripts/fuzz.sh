@@ -35,6 +35,12 @@ fi
 binary="$root/fuzz/afl/target/release/fuzz"
 # A container has no core-dump helper or CPU governor to set: tell AFL so instead of failing.
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+# The store-backed targets build their fixture store once per process in a temporary
+# directory, and AFL's children exit without removing it: keep them all in one place, emptied
+# when the campaign ends.
+export TMPDIR="$root/fuzz/out/tmp"
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
 run() {
     local target=$1
     mkdir -p "fuzz/out/$target"
