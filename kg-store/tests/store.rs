@@ -173,7 +173,11 @@ fn the_label_index_follows_live_writes_in_every_graph() {
     store.remove([default.as_ref()]).unwrap();
     assert_eq!(labelled(), 1, "the named graph still labels it");
     store.remove([named.as_ref()]).unwrap();
-    assert_eq!(labelled(), 0, "an entry outlived the rebuild or its triples");
+    assert_eq!(
+        labelled(),
+        0,
+        "an entry outlived the rebuild or its triples"
+    );
     LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
     assert_eq!(labelled(), 0);
 }
