@@ -25,16 +25,42 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Bytes one map entry may cost: 24 of key and value, plus the table's slack and the transient
-/// doubling while it grows.
-const MAP_ENTRY_BYTES: usize = 64;
+/// A term's 128-bit hash as two words. A `u128` is 16-byte aligned, which pads an entry with
+/// its 8-byte id to 32 bytes; two `u64`s make it 24.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key(u64, u64);
+
+impl Key {
+    #[inline]
+    fn of(hash: u128) -> Self {
+        Self((hash >> 64) as u64, hash as u64)
+    }
+}
+
+/// What one bucket of a generation's table costs: the 24-byte entry and hashbrown's control
+/// byte.
+const BUCKET_BYTES: usize = 25;
+
+/// The entries a generation holds when its two tables (the newer and the older) must fit in
+/// `map_memory`: hashbrown's tables have a power of two of buckets and fill to 7/8 of them
+/// before they grow, so a generation is 7/8 of the largest power of two that fits, and rotates
+/// before it would grow.
+fn generation_size(map_memory: usize) -> usize {
+    let buckets = map_memory / 2 / BUCKET_BYTES;
+    let buckets = if buckets.is_power_of_two() {
+        buckets
+    } else {
+        buckets.next_power_of_two() / 2
+    };
+    (buckets / 8 * 7).max(1 << 15)
+}
 
 pub struct TermResolver {
     /// Terms met since the last rotation.
-    map: FxHashMap<u128, TermId>,
+    map: FxHashMap<Key, TermId>,
     /// The generation before `map`: in memory, not yet (all) in the spill.
-    older: FxHashMap<u128, TermId>,
-    /// Entries a generation holds before it rotates: half the map's budget.
+    older: FxHashMap<Key, TermId>,
+    /// Entries a generation holds before it rotates (see [`generation_size`]).
     generation: usize,
     spill: Option<SpillTable>,
     scratch: PathBuf,
@@ -60,7 +86,7 @@ impl TermResolver {
         Ok(Self {
             map: FxHashMap::default(),
             older: FxHashMap::default(),
-            generation: (map_memory / MAP_ENTRY_BYTES / 2).max(1 << 15),
+            generation: generation_size(map_memory),
             spill: None,
             scratch: scratch.to_owned(),
             store,
@@ -74,15 +100,21 @@ impl TermResolver {
 
     /// The ids of a chunk's terms, in the chunk's order.
     pub fn resolve(&mut self, terms: &TermTable) -> Result<Vec<TermId>> {
+        // A chunk adds at most one entry per term: rotating first keeps the newer table within
+        // the capacity it was given, so it never doubles past the budget.
+        if self.map.len() + terms.len() > self.generation {
+            self.rotate()?;
+        }
         let mut ids = vec![TermId::from_u64(u64::MAX); terms.len()];
         let mut missing = Vec::new();
         let mut promoted = Vec::new();
         for (i, hash) in terms.hashes.iter().enumerate() {
-            if let Some(id) = self.map.get(hash) {
+            let key = Key::of(*hash);
+            if let Some(id) = self.map.get(&key) {
                 ids[i] = *id;
-            } else if let Some(id) = self.older.get(hash) {
+            } else if let Some(id) = self.older.get(&key) {
                 ids[i] = *id;
-                promoted.push((*hash, *id));
+                promoted.push((key, *id));
             } else {
                 missing.push(i);
             }
@@ -98,7 +130,7 @@ impl TermResolver {
                 match value? {
                     Some(v) => {
                         ids[i] = decode_id(&v)?;
-                        promoted.push((terms.hashes[i], ids[i]));
+                        promoted.push((Key::of(terms.hashes[i]), ids[i]));
                     }
                     None => still.push(i),
                 }
@@ -118,10 +150,7 @@ impl TermResolver {
                 None => self.create(bytes)?,
             };
             ids[i] = id;
-            self.map.insert(hash, id);
-        }
-        if self.map.len() > self.generation {
-            self.rotate()?;
+            self.map.insert(Key::of(hash), id);
         }
         Ok(ids)
     }
@@ -151,7 +180,11 @@ impl TermResolver {
                     .spill
                     .insert(SpillTable::create(&self.scratch.join("term-spill"))?),
             };
-            let mut entries: Vec<(u128, TermId)> = self.older.drain().collect();
+            let mut entries: Vec<(u128, TermId)> = self
+                .older
+                .drain()
+                .map(|(Key(high, low), id)| ((u128::from(high) << 64) | u128::from(low), id))
+                .collect();
             entries.sort_unstable_by_key(|(h, _)| *h);
             // Terms promoted out of the spill are written again: the same value, harmless.
             spill.put_all(
@@ -160,8 +193,11 @@ impl TermResolver {
                     .map(|(hash, id)| (hash.to_be_bytes(), id.as_u64().to_be_bytes())),
             )?;
         }
-        // The emptied table keeps its allocation for the next generation.
+        // The emptied table keeps its allocation for the next generation. The first time it has
+        // none: it takes its whole capacity now rather than doubling up to it beside the full
+        // older one (one and a half tables more, for a moment).
         std::mem::swap(&mut self.map, &mut self.older);
+        self.map.reserve(self.generation);
         Ok(())
     }
 
@@ -244,5 +280,26 @@ impl SpoolReader {
             .read_exact(bytes)
             .map_err(StoreError::io(&self.path))?;
         Ok(Some(TermId::from_u64(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_full_generations_fit_the_budget_and_never_grow() {
+        assert_eq!(size_of::<(Key, TermId)>(), 24);
+        for budget in [64 << 20, 110 << 20, 1 << 30, 3 << 30, 1_000_000_007] {
+            let generation = generation_size(budget);
+            let table: FxHashMap<Key, TermId> =
+                FxHashMap::with_capacity_and_hasher(generation, Default::default());
+            // A table reserved for a generation holds exactly that many entries before growing.
+            assert_eq!(table.capacity(), generation, "budget {budget}");
+            let buckets = generation / 7 * 8;
+            assert!(2 * buckets * BUCKET_BYTES <= budget, "budget {budget}");
+            // And it uses at least half the budget: the largest power of two that fits.
+            assert!(4 * buckets * BUCKET_BYTES > budget, "budget {budget}");
+        }
     }
 }
