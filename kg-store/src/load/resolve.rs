@@ -35,6 +35,11 @@ impl Key {
     fn of(hash: u128) -> Self {
         Self((hash >> 64) as u64, hash as u64)
     }
+
+    /// The hash again, as the spill keys it.
+    fn hash(self) -> u128 {
+        (u128::from(self.0) << 64) | u128::from(self.1)
+    }
 }
 
 /// What one bucket of a generation's table costs: the 24-byte entry and hashbrown's control
@@ -46,12 +51,7 @@ const BUCKET_BYTES: usize = 25;
 /// before they grow, so a generation is 7/8 of the largest power of two that fits, and rotates
 /// before it would grow.
 fn generation_size(map_memory: usize) -> usize {
-    let buckets = map_memory / 2 / BUCKET_BYTES;
-    let buckets = if buckets.is_power_of_two() {
-        buckets
-    } else {
-        buckets.next_power_of_two() / 2
-    };
+    let buckets = 1usize << (map_memory / 2 / BUCKET_BYTES).max(1).ilog2();
     (buckets / 8 * 7).max(1 << 15)
 }
 
@@ -183,7 +183,7 @@ impl TermResolver {
             let mut entries: Vec<(u128, TermId)> = self
                 .older
                 .drain()
-                .map(|(Key(high, low), id)| ((u128::from(high) << 64) | u128::from(low), id))
+                .map(|(key, id)| (key.hash(), id))
                 .collect();
             entries.sort_unstable_by_key(|(h, _)| *h);
             // Terms promoted out of the spill are written again: the same value, harmless.
