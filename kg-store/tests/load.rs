@@ -246,6 +246,34 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
         let term = oxrdf::NamedNodeRef::new(iri).unwrap().into();
         assert_eq!(a.term_id(term).unwrap(), b.term_id(term).unwrap());
     }
+    drop((a, b));
+    // A second spilling load into the stored world: half its quads are stored already (each of
+    // the three merges must drop them from its own index), the new half is in named graphs.
+    let more = dir.path().join("more.nq");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&more).unwrap());
+    for i in 0..n {
+        writeln!(
+            out,
+            "<http://e/n{i}> <http://e/label> \"node number {i}\"@en ."
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "<http://e/n{i}> <http://e/q> <http://e/n{}> <http://e/g{}> .",
+            (i * 31) % n,
+            i % 3
+        )
+        .unwrap();
+    }
+    drop(out);
+    let summary = BulkLoader::new(&spilled)
+        .memory_limit(64 << 20)
+        .load(&[LoadInput::new(&more)])
+        .unwrap();
+    assert_eq!((summary.new, summary.duplicates), (n, n));
+    load(&plain, &[LoadInput::new(&more)]).unwrap();
+    assert_eq!(spilled.stats().unwrap().triples, 3 * n);
+    assert_eq!(dumped(&spilled), dumped(&plain));
 }
 
 #[test]

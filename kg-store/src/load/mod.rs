@@ -2,7 +2,8 @@
 //!
 //! 1. A reader thread decompresses and cuts the input; workers parse chunks in parallel.
 //! 2. One sequential pass gives every term its id (`resolve.rs`) and turns quads into id tuples
-//!    for an external sort (`sorter.rs`), overlapped with the parsing of the next chunks.
+//!    for an external sort in all three index orders (`quads.rs`, over `sorter.rs`'s run files),
+//!    overlapped with the parsing of the next chunks.
 //! 3. The sorted, deduplicated quads (minus those already stored) and the new dictionary entries
 //!    are written into SST files, one key range per file (`sst.rs`).
 //! 4. All files are ingested in one RocksDB call: the commit. Until then nothing of the load is
@@ -15,6 +16,7 @@
 mod input;
 mod languages;
 mod parse;
+mod quads;
 mod resolve;
 mod size;
 mod small;
@@ -37,10 +39,11 @@ use crate::reader::StoreReader;
 use crate::store::Store;
 use crate::writer::Changes;
 use parse::{read_inputs, ParsedChunk, Work, DEFAULT_GRAPH};
+use quads::{rotate, QuadSorter, SortedQuads};
 use rayon::prelude::*;
 use resolve::{SpoolReader, TermResolver};
 use small::SmallLoad;
-use sorter::{Sorted, Sorter};
+use sorter::{RunMerger, Sorter};
 use sst::SstFiles;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -277,7 +280,7 @@ impl<'a> BulkLoader<'a> {
             budget.term_map,
             budget.term_sorter,
         )?;
-        let mut spo = Sorter::<4>::new(&scratch.path, "quads", budget.quads);
+        let mut spo = QuadSorter::new(&scratch.path, budget.quads);
         // Held back until the load is known to be small (then it is one live write) or is not
         // (then they go to the id map and the sorter like every later chunk).
         let mut small = self.small_load_room(nonempty)?.map(SmallLoad::new);
@@ -416,7 +419,7 @@ impl<'a> BulkLoader<'a> {
         inputs: &[LoadInput],
         small: &mut Option<SmallLoad>,
         resolver: &mut TermResolver,
-        spo: &mut Sorter<4>,
+        spo: &mut QuadSorter,
         summary: &mut LoadSummary,
     ) -> Result<()> {
         for chunk in chunks {
@@ -471,7 +474,11 @@ impl<'a> BulkLoader<'a> {
     }
 
     /// Gives a chunk's terms their ids and sends its quads to the sorter.
-    fn resolve(chunk: ParsedChunk, resolver: &mut TermResolver, spo: &mut Sorter<4>) -> Result<()> {
+    fn resolve(
+        chunk: ParsedChunk,
+        resolver: &mut TermResolver,
+        spo: &mut QuadSorter,
+    ) -> Result<()> {
         let ids = resolver.resolve(&chunk.terms)?;
         for &[s, p, o, g] in &chunk.quads {
             let graph = if g == DEFAULT_GRAPH {
@@ -494,7 +501,7 @@ impl<'a> BulkLoader<'a> {
         &self,
         scratch: &Path,
         resolver: TermResolver,
-        spo: Sorter<4>,
+        spo: QuadSorter,
         summary: &mut LoadSummary,
     ) -> Result<(Vec<PathBuf>, Counters)> {
         let sst_dir = scratch.join("sst");
@@ -509,7 +516,7 @@ impl<'a> BulkLoader<'a> {
         let sorted = spo.finish()?;
         self.progress.end();
         let (quads, dictionary) = rayon::join(
-            || self.write_quads(&ssts, scratch, sorted, existing.as_ref()),
+            || self.write_quads(&ssts, sorted, existing.as_ref()),
             || write_dictionary(&ssts, entities, literals, term_to_id),
         );
         let (mut files, new, graphs) = quads?;
@@ -539,16 +546,15 @@ impl<'a> BulkLoader<'a> {
     fn write_quads(
         &self,
         ssts: &SstFiles,
-        scratch: &Path,
-        sorted: Sorted<4>,
+        sorted: SortedQuads,
         existing: Option<&StoreReader>,
     ) -> Result<(Vec<PathBuf>, u64, Vec<TermId>)> {
-        let mut stored = existing.map(|r| StoredQuads::new(r.scan_prefix(&[keys::SPO])));
         match sorted {
             // The common case: everything fits in memory. One vector is filtered, written, and
             // permuted in place for the next order: no second copy.
-            Sorted::InMemory(mut records) => {
-                if let Some(stored) = &mut stored {
+            SortedQuads::InMemory(mut records) => {
+                if let Some(reader) = existing {
+                    let mut stored = StoredQuads::new(reader, QuadOrder::Spo);
                     let mut keep = Vec::with_capacity(records.len());
                     for r in &records {
                         keep.push(!stored.contains(r)?);
@@ -574,61 +580,39 @@ impl<'a> BulkLoader<'a> {
                 }
                 Ok((files, new, graphs))
             }
-            // Larger than memory: stream the merged runs, feeding the other two orders' sorters.
-            Sorted::Merged(merged) => {
-                let quarter = Budget::new(self.memory_limit).quads / 2;
-                let mut pos = Sorter::<4>::new(scratch, "pos", quarter);
-                let mut osp = Sorter::<4>::new(scratch, "osp", quarter);
-                let mut writer = ssts.writer();
-                let mut key = Vec::new();
-                let mut new = 0;
-                let mut graphs = Vec::new();
-                self.progress
-                    .begin("writing Spo", None, Unit::Items("quads"));
-                for record in merged {
-                    let record = record?;
-                    if let Some(stored) = &mut stored {
-                        if stored.contains(&record)? {
-                            continue;
-                        }
-                    }
-                    new += 1;
-                    if record[3] != 0 {
-                        graphs.push(TermId::from_u64(record[3] - 1));
-                    }
-                    record_key(QuadOrder::Spo, &record, &mut key);
-                    writer.put(&key, &[])?;
-                    let r = rotate(record);
-                    pos.push(r)?;
-                    osp.push(rotate(r))?;
-                    if new % 100_000 == 0 {
-                        self.progress.set_position(new);
-                    }
-                }
-                self.progress.end();
-                let mut files = writer.finish()?.0;
-                // Each merge is one thread's sequential work: the two run side by side.
-                self.progress
-                    .begin("writing Pos and Osp", Some(2 * new), Unit::Items("quads"));
-                let (pos_files, osp_files) = rayon::join(
-                    || write_sorter(ssts, QuadOrder::Pos, pos, self.progress),
-                    || write_sorter(ssts, QuadOrder::Osp, osp, self.progress),
+            // Larger than memory: each order's runs merged into its files, the three side by
+            // side. Each merge drops the quads already stored on its own, from its own index:
+            // every stored quad is in all three, so the three agree on what is new.
+            SortedQuads::Merged {
+                orders,
+                upper_bound,
+            } => {
+                let [spo, pos, osp] = *orders;
+                self.progress.begin(
+                    "writing indexes",
+                    Some(3 * upper_bound),
+                    Unit::Items("quads"),
                 );
-                files.extend(pos_files?);
-                files.extend(osp_files?);
+                let merge =
+                    |order, merger| write_merged(ssts, order, merger, existing, self.progress);
+                let (spo, (pos, osp)) = rayon::join(
+                    || merge(QuadOrder::Spo, spo),
+                    || rayon::join(|| merge(QuadOrder::Pos, pos), || merge(QuadOrder::Osp, osp)),
+                );
                 self.progress.end();
-                graphs.sort_unstable();
-                graphs.dedup();
+                let (mut files, new, graphs) = spo?;
+                for (order, (more, count, _)) in [(QuadOrder::Pos, pos?), (QuadOrder::Osp, osp?)] {
+                    if count != new {
+                        return Err(StoreError::Corruption(format!(
+                            "the load's {order:?} merge found {count} new quads, SPO's {new}"
+                        )));
+                    }
+                    files.extend(more);
+                }
                 Ok((files, new, graphs))
             }
         }
     }
-}
-
-/// SPO -> POS -> OSP: each order's record is the previous one's rotated left (graph stays last).
-#[inline]
-fn rotate([a, b, c, g]: [u64; 4]) -> [u64; 4] {
-    [b, c, a, g]
 }
 
 /// The key of a record (positions already in `order`; graph 0 = default, else id + 1).
@@ -686,27 +670,45 @@ fn write_sorted_parallel(
     Ok(files.into_iter().flatten().collect())
 }
 
-/// One order's records, merged from its sorter, into SST files.
-fn write_sorter(
+/// One order's merged records, minus those already stored, into SST files. Returns the files,
+/// how many records were new, and (for SPO, whose records carry the graph in order) the named
+/// graphs they use.
+fn write_merged(
     ssts: &SstFiles,
     order: QuadOrder,
-    sorter: Sorter<4>,
+    merged: RunMerger<4>,
+    existing: Option<&StoreReader>,
     progress: &dyn Progress,
-) -> Result<Vec<PathBuf>> {
+) -> Result<(Vec<PathBuf>, u64, Vec<TermId>)> {
+    let mut stored = existing.map(|r| StoredQuads::new(r, order));
     let mut writer = ssts.writer();
     let mut key = Vec::new();
+    let mut new = 0;
+    let mut graphs = Vec::new();
     let mut pending = 0;
-    for record in sorter.finish()?.into_stream() {
-        record_key(order, &record?, &mut key);
-        writer.put(&key, &[])?;
+    for record in merged {
+        let record = record?;
         pending += 1;
         if pending == 65_536 {
             progress.advance(pending);
             pending = 0;
         }
+        if let Some(stored) = &mut stored {
+            if stored.contains(&record)? {
+                continue;
+            }
+        }
+        new += 1;
+        if order == QuadOrder::Spo && record[3] != 0 {
+            graphs.push(TermId::from_u64(record[3] - 1));
+        }
+        record_key(order, &record, &mut key);
+        writer.put(&key, &[])?;
     }
     progress.advance(pending);
-    Ok(writer.finish()?.0)
+    graphs.sort_unstable();
+    graphs.dedup();
+    Ok((writer.finish()?.0, new, graphs))
 }
 
 /// The id-to-term and term-to-id entries of the new terms.
@@ -752,23 +754,25 @@ fn write_dictionary(
     Ok(files)
 }
 
-/// Answers "is this record stored?" for records in increasing order, by walking the SPO index
-/// alongside them: a few steps forward, or a seek when the next match is further.
+/// Answers "is this record stored?" for records in increasing order, by walking one order's
+/// index alongside them: a few steps forward, or a seek when the next match is further.
 struct StoredQuads {
     keys: KeyIter,
+    order: QuadOrder,
     key: Vec<u8>,
 }
 
 impl StoredQuads {
-    fn new(keys: KeyIter) -> Self {
+    fn new(reader: &StoreReader, order: QuadOrder) -> Self {
         Self {
-            keys,
+            keys: reader.scan_prefix(&[order.table()]),
+            order,
             key: Vec::new(),
         }
     }
 
     fn contains(&mut self, record: &[u64; 4]) -> Result<bool> {
-        record_key(QuadOrder::Spo, record, &mut self.key);
+        record_key(self.order, record, &mut self.key);
         for _ in 0..8 {
             match self.keys.peek() {
                 None => return Ok(false),
