@@ -545,16 +545,23 @@ pub(crate) struct SpillTable {
 }
 
 impl SpillTable {
-    pub(crate) fn create(path: &Path) -> Result<Self> {
+    /// A table using about `memory` bytes: a third for its block cache and a third for each of
+    /// the two memtables that can be held at once (one filling, one being flushed). Under the
+    /// default limit that is RocksDB's own 64 MB write buffer and a 64 MB cache; a small limit
+    /// shrinks them rather than letting them take more than it leaves for the rest.
+    pub(crate) fn create(path: &Path, memory: usize) -> Result<Self> {
+        let part = (memory / 3).clamp(4 << 20, 64 << 20);
         let mut options = Options::default();
         options.create_if_missing(true);
+        options.set_write_buffer_size(part);
+        options.set_max_write_buffer_number(2);
         options.set_compression_type(DBCompressionType::Lz4);
         // Most lookups are of terms the load has not seen yet, found nowhere: a whole-key bloom
         // filter answers those without reading a block of every file. Without it a 100M-triple
         // load, whose map spills, ran at 0.4x the rate of a 10M one.
         let mut table = BlockBasedOptions::default();
         table.set_bloom_filter(10.0, false);
-        table.set_block_cache(&Cache::new_lru_cache(64 << 20));
+        table.set_block_cache(&Cache::new_lru_cache(part));
         options.set_block_based_table_factory(&table);
         Ok(Self {
             db: DB::open(&options, path)?,

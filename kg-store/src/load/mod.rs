@@ -279,6 +279,7 @@ impl<'a> BulkLoader<'a> {
             committed,
             budget.term_map,
             budget.term_sorter,
+            budget.spill,
         )?;
         let mut spo = QuadSorter::new(&scratch.path, budget.quads);
         // Held back until the load is known to be small (then it is one live write) or is not
@@ -792,15 +793,21 @@ struct Budget {
     term_map: usize,
     term_sorter: usize,
     quads: usize,
+    /// The term map's spill table: its block cache and its memtables.
+    spill: usize,
 }
 
 impl Budget {
+    /// The rest covers chunks in flight, the sorted copy of the term map's older generation on
+    /// its way to the spill, and the SST writers. Not in it: the ~125 MB kale's binary holds
+    /// before it reads a byte (most of it libtorch's), the store's block cache (which a fresh
+    /// store's load hardly fills) and the adjacency build after the commit.
     fn new(limit: usize) -> Self {
-        // The rest covers chunks in flight, RocksDB's caches and the SST writers.
         Self {
             term_map: limit / 4,
             term_sorter: limit / 16,
             quads: limit * 2 / 5,
+            spill: limit * 3 / 64,
         }
     }
 }

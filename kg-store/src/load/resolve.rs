@@ -63,6 +63,8 @@ pub struct TermResolver {
     /// Entries a generation holds before it rotates (see [`generation_size`]).
     generation: usize,
     spill: Option<SpillTable>,
+    /// The spill table's memory, once it is created.
+    spill_memory: usize,
     scratch: PathBuf,
     /// The store's committed dictionary; `None` when it was empty before the load.
     store: Option<StoreReader>,
@@ -82,12 +84,14 @@ impl TermResolver {
         counters: Counters,
         map_memory: usize,
         sorter_memory: usize,
+        spill_memory: usize,
     ) -> Result<Self> {
         Ok(Self {
             map: FxHashMap::default(),
             older: FxHashMap::default(),
             generation: generation_size(map_memory),
             spill: None,
+            spill_memory,
             scratch: scratch.to_owned(),
             store,
             counters,
@@ -176,9 +180,10 @@ impl TermResolver {
         if !self.older.is_empty() {
             let spill = match &self.spill {
                 Some(spill) => spill,
-                None => self
-                    .spill
-                    .insert(SpillTable::create(&self.scratch.join("term-spill"))?),
+                None => self.spill.insert(SpillTable::create(
+                    &self.scratch.join("term-spill"),
+                    self.spill_memory,
+                )?),
             };
             let mut entries: Vec<(u128, TermId)> = self
                 .older
