@@ -27,3 +27,19 @@ kale_at_revision() {
     cargo clean --release "${ours[@]}" -p kale-experiment
     cargo build --release --locked --bin kale
 }
+
+# bench_load_line BIN FILE LIMIT RESULTS KEY=VALUE...: one `kale bench load` of FILE by BIN into a
+# fresh temporary store under --memory-limit LIMIT, its JSON report appended to RESULTS as one
+# line with the KEY=VALUE tags added (values that read as integers become numbers), and echoed.
+bench_load_line() {
+    local bin=$1 file=$2 limit=$3 results=$4
+    shift 4
+    "$bin" bench load "$file" --memory-limit "$limit" --json --quiet \
+        | python3 -c '
+import json, sys
+report = json.load(sys.stdin)
+for tag in sys.argv[1:]:
+    key, value = tag.split("=", 1)
+    report[key] = int(value) if value.isdigit() else value
+print(json.dumps(report))' "$@" | tee -a "$results"
+}

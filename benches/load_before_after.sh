@@ -31,9 +31,7 @@ results="$out/load-before-after.jsonl"
 for round in $(seq 1 "${ROUNDS:-3}"); do
     for who in before after; do
         bin=$new; [ $who = before ] && bin=$old
-        "$bin" bench load "$file" --memory-limit "$limit" --json --quiet \
-            | python3 -c 'import json,sys; d=json.load(sys.stdin); d["who"]=sys.argv[1]; d["round"]=int(sys.argv[2]); print(json.dumps(d))' \
-                "$who" "$round" | tee -a "$results"
+        bench_load_line "$bin" "$file" "$limit" "$results" who="$who" round="$round"
     done
 done
 python3 - "$results" <<'PY'

@@ -24,9 +24,7 @@ results="$out/load-ratio.jsonl"
 for round in $(seq 1 "${ROUNDS:-2}"); do
     for size in small large; do
         file=$small; [ $size = large ] && file=$large
-        "$kale" bench load "$file" --memory-limit "$limit" --json --quiet \
-            | python3 -c 'import json,sys; d=json.load(sys.stdin); d["size"]=sys.argv[1]; d["round"]=int(sys.argv[2]); print(json.dumps(d))' \
-                "$size" "$round" | tee -a "$results"
+        bench_load_line "$kale" "$file" "$limit" "$results" size="$size" round="$round"
     done
 done
 python3 - "$results" <<'PY'
