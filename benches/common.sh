@@ -28,18 +28,23 @@ kale_at_revision() {
     cargo build --release --locked --bin kale
 }
 
-# bench_load_line BIN FILE LIMIT RESULTS KEY=VALUE...: one `kale bench load` of FILE by BIN into a
-# fresh temporary store under --memory-limit LIMIT, its JSON report appended to RESULTS as one
-# line with the KEY=VALUE tags added (values that read as integers become numbers), and echoed.
-bench_load_line() {
-    local bin=$1 file=$2 limit=$3 results=$4
+# bench_load_alternating RESULTS ROUNDS LIMIT KEY NAME_A BIN_A FILE_A NAME_B BIN_B FILE_B: ROUNDS
+# rounds of `kale bench load`, A then B, each into a fresh temporary store under --memory-limit
+# LIMIT (this machine drifts by 15% between runs, so the two must share its moods). RESULTS is
+# emptied, then holds one JSON report per run tagged KEY=NAME and round=N.
+bench_load_alternating() {
+    local results=$1 rounds=$2 limit=$3 key=$4 round name bin file
     shift 4
-    "$bin" bench load "$file" --memory-limit "$limit" --json --quiet \
-        | python3 -c '
-import json, sys
+    : > "$results"
+    for round in $(seq 1 "$rounds"); do
+        for side in 0 3; do
+            name=${@:side+1:1} bin=${@:side+2:1} file=${@:side+3:1}
+            "$bin" bench load "$file" --memory-limit "$limit" --json --quiet \
+                | python3 -c 'import json, sys
 report = json.load(sys.stdin)
-for tag in sys.argv[1:]:
-    key, value = tag.split("=", 1)
-    report[key] = int(value) if value.isdigit() else value
-print(json.dumps(report))' "$@" | tee -a "$results"
+report[sys.argv[1]] = sys.argv[2]
+report["round"] = int(sys.argv[3])
+print(json.dumps(report))' "$key" "$name" "$round" | tee -a "$results"
+        done
+    done
 }

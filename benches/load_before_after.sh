@@ -27,13 +27,8 @@ else
 fi
 new="$root/target/release/kale"
 results="$out/load-before-after.jsonl"
-: > "$results"
-for round in $(seq 1 "${ROUNDS:-3}"); do
-    for who in before after; do
-        bin=$new; [ $who = before ] && bin=$old
-        bench_load_line "$bin" "$file" "$limit" "$results" who="$who" round="$round"
-    done
-done
+bench_load_alternating "$results" "${ROUNDS:-3}" "$limit" who \
+    before "$old" "$file" after "$new" "$file"
 python3 - "$results" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]

@@ -20,13 +20,8 @@ mkdir -p "$out"
 . "$root/benches/common.sh"
 kale_binary
 results="$out/load-ratio.jsonl"
-: > "$results"
-for round in $(seq 1 "${ROUNDS:-2}"); do
-    for size in small large; do
-        file=$small; [ $size = large ] && file=$large
-        bench_load_line "$kale" "$file" "$limit" "$results" size="$size" round="$round"
-    done
-done
+bench_load_alternating "$results" "${ROUNDS:-2}" "$limit" size \
+    small "$kale" "$small" large "$kale" "$large"
 python3 - "$results" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
