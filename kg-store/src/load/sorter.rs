@@ -96,9 +96,10 @@ pub(super) fn sort_dedup<const N: usize>(records: &mut Vec<[u64; N]>) {
 ///
 /// Each record is stored as its difference from the one before (the first from all zeros): a
 /// byte naming the first position that differs, that position's increase, and the positions
-/// after it in full, each as a [`write_varint`]; the run ends with [`END_OF_RUN`] and its count. Sorted records share their leading positions,
-/// so a 32-byte quad takes 6-9 bytes: runs are written to disk and read back whole, and this
-/// machine's disk takes about 300 MB/s, so bytes not written are the cheapest saving.
+/// after it in full, each as a [`write_varint`]; the run ends with [`END_OF_RUN`] and its count.
+/// Sorted records share their leading positions, so a 32-byte quad takes 6-9 bytes: runs are
+/// written to disk and read back whole, and this machine's disk takes about 300 MB/s, so bytes
+/// not written are the cheapest saving.
 pub(super) fn write_run<const N: usize>(path: &Path, records: &[[u64; N]]) -> Result<()> {
     let file = File::create(path).map_err(StoreError::io(path))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
