@@ -33,18 +33,17 @@ kale_at_revision() {
 # LIMIT (this machine drifts by 15% between runs, so the two must share its moods). RESULTS is
 # emptied, then holds one JSON report per run tagged KEY=NAME and round=N.
 bench_load_alternating() {
-    local results=$1 rounds=$2 limit=$3 key=$4 round name bin file
-    shift 4
+    local results=$1 rounds=$2 limit=$3 key=$4 round side
+    local names=("$5" "$8") bins=("$6" "$9") files=("$7" "${10}")
     : > "$results"
     for round in $(seq 1 "$rounds"); do
-        for side in 0 3; do
-            name=${@:side+1:1} bin=${@:side+2:1} file=${@:side+3:1}
-            "$bin" bench load "$file" --memory-limit "$limit" --json --quiet \
+        for side in 0 1; do
+            "${bins[side]}" bench load "${files[side]}" --memory-limit "$limit" --json --quiet \
                 | python3 -c 'import json, sys
 report = json.load(sys.stdin)
 report[sys.argv[1]] = sys.argv[2]
 report["round"] = int(sys.argv[3])
-print(json.dumps(report))' "$key" "$name" "$round" | tee -a "$results"
+print(json.dumps(report))' "$key" "${names[side]}" "$round" | tee -a "$results"
         done
     done
 }

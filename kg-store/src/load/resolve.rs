@@ -63,7 +63,7 @@ pub struct TermResolver {
     /// Entries a generation holds before it rotates (see [`generation_size`]).
     generation: usize,
     spill: Option<SpillTable>,
-    /// The spill table's memory, once it is created.
+    /// The memory the spill table is given when the first rotation creates it.
     spill_memory: usize,
     scratch: PathBuf,
     /// The store's committed dictionary; `None` when it was empty before the load.
