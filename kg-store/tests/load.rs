@@ -212,8 +212,9 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("world.nt");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    // Enough distinct terms and quads to overflow a 64 MiB budget's term map, its term sorter
-    // and its quad sorter (838,860 records of 32 bytes), so the quads are merged from runs.
+    // Enough distinct terms and quads to overflow a 32 MiB budget's term map (two generations
+    // of 229,376 terms, so the older one goes to the spill table), its term sorter and its quad
+    // sorter (209,715 records of 32 bytes), so the quads are merged from runs.
     let n = 450_000u64;
     for i in 0..n {
         writeln!(
@@ -233,7 +234,7 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     drop(out);
     let spilled = Store::open(dir.path().join("spilled")).unwrap();
     BulkLoader::new(&spilled)
-        .memory_limit(64 << 20)
+        .memory_limit(32 << 20)
         .load(&[LoadInput::new(&file)])
         .unwrap();
     let plain = Store::open(dir.path().join("plain")).unwrap();
@@ -267,7 +268,7 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     }
     drop(out);
     let summary = BulkLoader::new(&spilled)
-        .memory_limit(64 << 20)
+        .memory_limit(32 << 20)
         .load(&[LoadInput::new(&more)])
         .unwrap();
     assert_eq!((summary.new, summary.duplicates), (n, n));
