@@ -5,6 +5,14 @@
 //! to temporary files, which are then written behind the header (the two offset files
 //! interleaved, then the two edge files) while the checksum is computed; the finished file
 //! replaces the old one by rename.
+//!
+//! The finished file is written in whole 2 MiB chunks at 2 MiB offsets ([`ChunkWriter`]). A
+//! filesystem with large folios (ext4 on recent kernels, XFS) then caches it in huge-page-sized
+//! folios, which the kernel maps with one page-table entry per 2 MiB: path search's random reads
+//! of a multi-gigabyte file stop missing the TLB on every hop. Written through 1 MiB buffered
+//! writes at odd offsets, the same file sat in the cache as small folios, mapped 4 KiB at a
+//! time, and 200M-triple queries were a quarter slower at p50 and p99 (README, "Huge pages for
+//! the adjacency").
 
 use super::csr::{CsrHeader, HEADER_BYTES};
 use crate::error::{Result, StoreError};
@@ -201,7 +209,7 @@ pub(crate) fn build_csr(
 
         let tmp = scratch.join("graph.csr");
         let file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut out = ChunkWriter::new(file);
         out.write_all(&[0; HEADER_BYTES])
             .map_err(StoreError::io(&tmp))?;
         let mut hasher = Xxh3::new();
@@ -241,9 +249,7 @@ pub(crate) fn build_csr(
             store_id,
             data_checksum: hasher.digest(),
         };
-        let mut file = out
-            .into_inner()
-            .map_err(|e| StoreError::io(&tmp)(e.into_error()))?;
+        let mut file = out.finish().map_err(StoreError::io(&tmp))?;
         file.seek(SeekFrom::Start(0))
             .map_err(StoreError::io(&tmp))?;
         file.write_all(&header.encode())
@@ -263,6 +269,53 @@ pub(crate) fn build_csr(
     })();
     let _ = fs::remove_dir_all(&scratch);
     result
+}
+
+/// The size of an x86-64 or arm64 (4 KiB granule) huge page, the unit the CSR file is written in.
+const CHUNK: usize = 2 << 20;
+
+/// A writer that passes its bytes on in whole [`CHUNK`]s only, the last part at [`finish`]:
+/// written from offset 0, every write but the last starts at a multiple of the chunk, so the
+/// page cache can hold the file in huge-page folios.
+///
+/// [`finish`]: ChunkWriter::finish
+struct ChunkWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> ChunkWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Writes the last, partial chunk and hands the inner writer back.
+    fn finish(mut self) -> std::io::Result<W> {
+        self.inner.write_all(&self.buf)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for ChunkWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(n)
+    }
+
+    /// Does nothing: a partial chunk written early would shift every later chunk off its
+    /// boundary. [`ChunkWriter::finish`] writes it.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn tempfile_dir(parent: &Path) -> Result<PathBuf> {
@@ -296,5 +349,50 @@ fn remove_abandoned_builds(parent: &Path) {
         if proc.join("self").exists() && !proc.join(pid).exists() {
             let _ = fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the length of every write it is given.
+    #[derive(Default)]
+    struct Writes(Vec<u8>, Vec<usize>);
+
+    impl Write for Writes {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.extend_from_slice(data);
+            self.1.push(data.len());
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn chunk_writer_writes_whole_chunks_and_every_byte() {
+        // The CSR's shape: an 80-byte header, 16-byte offset pairs, then large copied blocks.
+        let mut expected = vec![7u8; HEADER_BYTES];
+        let mut w = ChunkWriter::new(Writes::default());
+        w.write_all(&expected).unwrap();
+        for i in 0..300_000u64 {
+            let pair = [i.to_le_bytes(), (i * 3).to_le_bytes()].concat();
+            w.write_all(&pair).unwrap();
+            expected.extend_from_slice(&pair);
+        }
+        let block: Vec<u8> = (0..(3 << 20) + 12_345).map(|i| i as u8).collect();
+        for _ in 0..2 {
+            w.flush().unwrap();
+            w.write_all(&block).unwrap();
+            expected.extend_from_slice(&block);
+        }
+        let Writes(bytes, lens) = w.finish().unwrap();
+        assert_eq!(bytes, expected);
+        let (last, whole) = lens.split_last().unwrap();
+        assert!(whole.len() >= 5, "{} whole chunks", whole.len());
+        assert!(whole.iter().all(|&n| n == CHUNK), "{whole:?}");
+        assert_eq!(*last, expected.len() % CHUNK);
     }
 }

@@ -27,7 +27,7 @@
 
 use crate::backend::map_file;
 use crate::error::{Result, StoreError};
-use memmap2::Mmap;
+use memmap2::{Advice, Mmap};
 use std::path::Path;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -135,6 +135,10 @@ impl Csr {
             }
             other => other?,
         };
+        // Before the checksum pass below reads the whole file: where it is not cached, the
+        // reads then fill the cache in huge-page folios (see build.rs for why that matters). A
+        // kernel without transparent huge pages refuses the advice; the mapping works as is.
+        let _ = map.advise(Advice::HugePage);
         let header = CsrHeader::decode(&map, path)?;
         let bad = |reason: String| StoreError::Adjacency {
             path: path.to_owned(),
@@ -251,5 +255,31 @@ impl Csr {
 
     pub fn bytes(&self) -> u64 {
         self.map.len() as u64
+    }
+
+    /// How much of the mapping the kernel maps with huge-page entries (`FilePmdMapped` in
+    /// `/proc/self/smaps`): the page-cache state that decides path latency on a file larger than
+    /// the TLB's reach. `None` where the kernel does not say.
+    pub fn huge_mapped_bytes(&self) -> Option<u64> {
+        let at = self.map.as_ptr() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut inside = false;
+        for line in smaps.lines() {
+            // A mapping's first line starts with its address range, `lo-hi` in hex.
+            let range = line.split_once(' ').and_then(|(r, _)| r.split_once('-'));
+            if let Some((lo, hi)) = range {
+                if let (Ok(lo), Ok(hi)) =
+                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                {
+                    inside = lo <= at && at < hi;
+                    continue;
+                }
+            }
+            if let Some(kb) = line.strip_prefix("FilePmdMapped:").filter(|_| inside) {
+                let kb: u64 = kb.trim().strip_suffix("kB")?.trim().parse().ok()?;
+                return Some(kb.saturating_mul(1024));
+            }
+        }
+        None
     }
 }

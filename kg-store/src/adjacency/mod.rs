@@ -196,6 +196,12 @@ impl Adjacency {
         self.csr.bytes()
     }
 
+    /// How much of the CSR file is mapped with huge pages now; `None` where the kernel does not
+    /// say. See `adjacency/build.rs` for why it matters.
+    pub fn huge_mapped_bytes(&self) -> Option<u64> {
+        self.csr.huge_mapped_bytes()
+    }
+
     /// Edge flips in the delta.
     pub fn delta_len(&self) -> usize {
         self.delta.removed.len() + self.delta.out_added.values().map(Vec::len).sum::<usize>()

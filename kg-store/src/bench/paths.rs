@@ -54,6 +54,9 @@ pub struct PathReport {
     pub share_truncated: f64,
     pub entities: u64,
     pub edges: u64,
+    /// The CSR file's size, and how much of it was mapped with huge pages after the queries.
+    pub csr_bytes: u64,
+    pub csr_huge_mapped_bytes: Option<u64>,
 }
 
 impl PathBench {
@@ -157,6 +160,8 @@ impl PathBench {
             share_truncated: truncated as f64 / n,
             entities: adjacency.rows(),
             edges: adjacency.csr_edges(),
+            csr_bytes: adjacency.file_bytes(),
+            csr_huge_mapped_bytes: adjacency.huge_mapped_bytes(),
         }
     }
 }
@@ -188,10 +193,16 @@ impl std::fmt::Display for PathReport {
             "paths found      {} ({:.2} per pair)",
             self.paths_found, self.mean_paths
         )?;
-        write!(
+        writeln!(
             f,
             "truncated        {:.2}% of pairs",
             100.0 * self.share_truncated
-        )
+        )?;
+        let mb = |b: u64| b as f64 / 1e6;
+        write!(f, "adjacency        {:.1} MB mapped", mb(self.csr_bytes))?;
+        match self.csr_huge_mapped_bytes {
+            Some(huge) => write!(f, ", {:.1} MB of it in huge pages", mb(huge)),
+            None => Ok(()),
+        }
     }
 }
