@@ -1,6 +1,6 @@
 //! The storage backend: the one module that touches RocksDB (the database, its snapshots,
-//! iterators, write batches, SST files, the bulk loader's spill table) and memory maps, and so
-//! holds every `unsafe` of the crate. Everything above speaks keys and values through it.
+//! iterators, write batches, SST files, the bulk loader's spill table), memory maps and the CPU's
+//! prefetch hint for them, and so holds every `unsafe` of the crate. Everything above speaks keys and values through it.
 //!
 //! It knows nothing of triples or terms: keys are bytes, values are bytes or counts.
 
@@ -607,4 +607,21 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let file = File::open(path).map_err(StoreError::io(path))?;
     // SAFETY: see above; the files mapped (the CSR adjacency) are replaced by rename only.
     unsafe { Mmap::map(&file) }.map_err(StoreError::io(path))
+}
+
+/// A prefetch of the cache line holding `at` into all cache levels (for the mapped adjacency:
+/// path search starts the misses of a frontier together). A hint the CPU may drop; it never
+/// faults and changes nothing that is read.
+#[inline(always)]
+pub fn prefetch<T>(at: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` needs SSE, part of every x86_64 CPU's baseline; it reads nothing
+    // the program sees, and `at` is a live reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (at as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }

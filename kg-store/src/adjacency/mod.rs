@@ -322,6 +322,19 @@ impl Adjacency {
         }
     }
 
+    /// A hint that `v`'s degree will be asked soon: its cache miss starts now (see
+    /// [`Csr::prefetch_offsets`]). The delta is small and in the heap; only the file is hinted.
+    #[inline]
+    pub fn prefetch_degree(&self, v: u32) {
+        self.csr.prefetch_offsets(v);
+    }
+
+    /// A hint that `v`'s edges will be walked soon (see [`Csr::prefetch_rows`]).
+    #[inline]
+    pub fn prefetch_edges(&self, v: u32) {
+        self.csr.prefetch_rows(v);
+    }
+
     /// Edges at `v`, both directions (parallel edges count once each).
     #[inline]
     pub fn degree(&self, v: u32) -> u64 {

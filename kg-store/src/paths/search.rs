@@ -39,6 +39,10 @@ use std::time::Instant;
 
 const ROOT: u32 = u32::MAX;
 
+/// How many frontier states ahead of the one being grown have their rows prefetched: enough
+/// misses in flight to cover a DRAM round trip, few enough to stay in the fill buffers.
+const PREFETCH_AHEAD: usize = 8;
+
 /// `State::flags`: whether the node is a hub (a degree lookup) and whether it is a target (a
 /// hash lookup), each with a bit saying it was looked up.
 const HUB_KNOWN: u8 = 1;
@@ -341,7 +345,14 @@ impl<'a> Search<'a> {
         let range = self.side(forward).level(depth);
         let both = self.query.both_directions;
         let adj = self.adj;
+        let end = range.end;
+        for i in range.clone().take(PREFETCH_AHEAD) {
+            adj.prefetch_edges(self.side(forward).states[i].node);
+        }
         for i in range {
+            if let Some(ahead) = (i + PREFETCH_AHEAD < end).then_some(i + PREFETCH_AHEAD) {
+                adj.prefetch_edges(self.side(forward).states[ahead].node);
+            }
             if !self.expandable(forward, i, depth) {
                 continue;
             }
@@ -370,6 +381,9 @@ impl<'a> Search<'a> {
                             along: is_along,
                             flags: 0,
                         });
+                        // The new state's hub test comes with the next cost estimate or probe:
+                        // its miss starts now, overlapping the others of this level.
+                        this.adj.prefetch_degree(n);
                         if !this.spend() {
                             return false;
                         }
@@ -608,6 +622,8 @@ impl<'a> Search<'a> {
             meet.clear();
             let sorted = self.side_mut(!forward).sorted_level(j);
             for &(node, oi) in &sorted {
+                // Each kept node's rows are searched for edges to the hubs below.
+                self.adj.prefetch_edges(node);
                 // The other side's end is the next node after the hub: past the roots it may not
                 // be a target.
                 let oi_ = oi as usize;
