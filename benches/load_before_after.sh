@@ -8,7 +8,9 @@
 #
 # OLD_KALE=PATH uses a binary already built at OLD_REV instead of building it. MEMORY_LIMIT
 # defaults to the loader's own default (4G); a smaller one makes a 10M-triple file spill its
-# term map as a 100M one does under the default (about 440M for the world of 1.17M entities).
+# term map as a much larger one would under the default: since the term map's share became two
+# fifths of the limit (420716a), about 200M for the world of 1.17M entities (440M spilled it
+# before that, and no longer does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -555,7 +555,9 @@ impl SpillTable {
         options.create_if_missing(true);
         options.set_write_buffer_size(part);
         options.set_max_write_buffer_number(2);
-        options.set_compression_type(DBCompressionType::Lz4);
+        // Keys are hashes, which do not compress: LZ4 cost a 10M load that spills (at
+        // `--memory-limit 200M`) about 5% of its rate and 40 MB of peak, for a table 14% smaller.
+        options.set_compression_type(DBCompressionType::None);
         // Most lookups are of terms the load has not seen yet, found nowhere: a whole-key bloom
         // filter answers those without reading a block of every file. Without it a 100M-triple
         // load, whose map spills, ran at 0.4x the rate of a 10M one.
