@@ -350,8 +350,8 @@ impl<'a> Search<'a> {
             adj.prefetch_edges(self.side(forward).states[i].node);
         }
         for i in range {
-            if let Some(ahead) = (i + PREFETCH_AHEAD < end).then_some(i + PREFETCH_AHEAD) {
-                adj.prefetch_edges(self.side(forward).states[ahead].node);
+            if i + PREFETCH_AHEAD < end {
+                adj.prefetch_edges(self.side(forward).states[i + PREFETCH_AHEAD].node);
             }
             if !self.expandable(forward, i, depth) {
                 continue;
@@ -622,7 +622,7 @@ impl<'a> Search<'a> {
             meet.clear();
             let sorted = self.side_mut(!forward).sorted_level(j);
             for &(node, oi) in &sorted {
-                // Each kept node's rows are searched for edges to the hubs below.
+                // The rows of the nodes kept here are searched below for edges to the hubs.
                 self.adj.prefetch_edges(node);
                 // The other side's end is the next node after the hub: past the roots it may not
                 // be a target.
