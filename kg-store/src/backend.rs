@@ -1,6 +1,7 @@
 //! The storage backend: the one module that touches RocksDB (the database, its snapshots,
-//! iterators, write batches, SST files, the bulk loader's spill table), memory maps and the CPU's
-//! prefetch hint for them, and so holds every `unsafe` of the crate. Everything above speaks keys and values through it.
+//! iterators, write batches, SST files, the bulk loader's spill table), memory maps and the
+//! CPU's prefetch hint for them, and so holds every `unsafe` of the crate. Everything above
+//! speaks keys and values through it.
 //!
 //! It knows nothing of triples or terms: keys are bytes, values are bytes or counts.
 
@@ -615,7 +616,7 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
 /// path search starts the misses of a frontier together). A hint the CPU may drop; it never
 /// faults and changes nothing that is read.
 #[inline(always)]
-pub fn prefetch<T>(at: &T) {
+pub(crate) fn prefetch<T>(at: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` needs SSE, part of every x86_64 CPU's baseline; it reads nothing
     // the program sees, and `at` is a live reference anyway.
