@@ -47,3 +47,14 @@ print(json.dumps(report))' "$key" "${names[side]}" "$round" | tee -a "$results"
         done
     done
 }
+
+# bench_paths_samples BIN STORE PREFIX: `kale bench paths` of BIN on STORE with random pairs,
+# then with random-walk (connected) pairs, $PAIRS of each (default 10000); the reports go to
+# PREFIX-random.json and PREFIX-walk.json.
+bench_paths_samples() {
+    local bin=$1 store=$2 prefix=$3 sample
+    for sample in random walk; do
+        "$bin" bench paths "$store" --pairs "${PAIRS:-10000}" --sample "$sample" --json \
+            > "$prefix-$sample.json" 2>/dev/null
+    done
+}

@@ -15,17 +15,14 @@ shift 2
 [ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
 stores=("$@")
 rounds=${ROUNDS:-3}
-pairs=${PAIRS:-10000}
 out=${OUT:-$root/bench-results/paths-ab}
 mkdir -p "$out"
+. "$root/benches/common.sh"
 for round in $(seq 1 "$rounds"); do
     for s in "${!stores[@]}"; do
         for side in 0 1; do
             name=$([ "$side" = 0 ] && echo a || echo b)
-            for sample in random walk; do
-                "${bins[$side]}" bench paths "${stores[$s]}" --pairs "$pairs" --sample "$sample" \
-                    --json > "$out/paths-$s-$name-$sample-$round.json" 2>/dev/null
-            done
+            bench_paths_samples "${bins[$side]}" "${stores[$s]}" "$out/paths-$s-$name-$round"
         done
     done
 done
@@ -35,7 +32,7 @@ out, rounds, stores = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 print(f"{'store':28} {'build':5} {'pairs':6} {'p50 us':>18} {'p99 us':>16} {'pairs/s':>8} {'expansions':>10}")
 for s, store in enumerate(stores):
     for sample in ("random", "walk"):
-        runs = {n: [json.load(open(f"{out}/paths-{s}-{n}-{sample}-{r}.json")) for r in range(1, rounds + 1)] for n in "ab"}
+        runs = {n: [json.load(open(f"{out}/paths-{s}-{n}-{r}-{sample}.json")) for r in range(1, rounds + 1)] for n in "ab"}
         for name, rs in runs.items():
             p50 = ", ".join(f"{d['p50_us']:.1f}" for d in rs)
             p99 = ", ".join(f"{d['p99_us']:.0f}" for d in rs)
