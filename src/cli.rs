@@ -716,7 +716,8 @@ pub struct LoadArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Memory the load may use, e.g. 4G, 512M (default 4G).
+    /// Memory the process may hold while it loads, e.g. 4G, 512M (default 4G): what kale holds
+    /// before it reads a byte (about 125 MB) comes off it.
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
     /// Keep labels, alternative labels, names and descriptions in these languages only

@@ -187,6 +187,14 @@ pub(crate) fn count(value: &[u8]) -> i64 {
     value.try_into().map(i64::from_le_bytes).unwrap_or(0)
 }
 
+/// Whether a scan of `prefix` is a lookup (a bound subject or more, one language's labels of a
+/// word) rather than a long scan (a whole table, a predicate's quads). Lookups fill the block
+/// cache and are worth pooling; long scans would only evict its hot part, and fill it up to its
+/// 256 MB: the label index's build, after every bulk load, reads the whole dictionary.
+fn is_lookup(prefix: &[u8]) -> bool {
+    prefix.len() > 2
+}
+
 /// One atomic write in the making.
 #[derive(Default)]
 pub(crate) struct Batch(WriteBatch);
@@ -319,9 +327,7 @@ impl View {
 
     /// Keys that start with `prefix`, in order, with seeks.
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
-        // Long scans (a whole table, a predicate's quads) should not evict the hot part of the
-        // block cache; short ones (a bound subject or more) are the lookups worth pooling.
-        let short = prefix.len() > 2;
+        let short = is_lookup(prefix);
         let pooled = self.pool.as_ref().filter(|_| short);
         let iter = match pooled.and_then(|pool| pool.take()) {
             Some(iter) => iter,
@@ -365,6 +371,7 @@ impl View {
         if let Some(end) = prefix_end(prefix) {
             options.set_iterate_upper_bound(end);
         }
+        options.fill_cache(is_lookup(prefix));
         self.db
             .db
             .iterator_opt(IteratorMode::From(prefix, Direction::Forward), options)

@@ -10,6 +10,7 @@ mod keys;
 pub mod label_index;
 pub mod labels;
 mod load;
+pub mod memory;
 mod meta;
 pub mod paths;
 pub mod progress;

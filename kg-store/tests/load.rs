@@ -212,8 +212,9 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("world.nt");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-    // Enough distinct terms and quads to overflow a 32 MiB budget's term map (two generations
-    // of 229,376 terms, so the older one goes to the spill table), its term sorter and its quad
+    // Enough distinct terms and quads to overflow the least budget's term map (32 MiB, what a
+    // load spends whatever the limit leaves beside the test's own memory: two generations of
+    // 229,376 terms, so the older one goes to the spill table), its term sorter and its quad
     // sorter (209,715 records of 32 bytes), so the quads are merged from runs.
     let n = 450_000u64;
     for i in 0..n {
@@ -233,12 +234,21 @@ fn a_tiny_memory_limit_spills_and_gives_the_same_store() {
     }
     drop(out);
     let spilled = Store::open(dir.path().join("spilled")).unwrap();
-    BulkLoader::new(&spilled)
+    let summary = BulkLoader::new(&spilled)
         .memory_limit(32 << 20)
         .load(&[LoadInput::new(&file)])
         .unwrap();
+    // At least the first generation went to disk, and the summary says so.
+    assert!(
+        summary.spilled_terms >= 229_376,
+        "{}",
+        summary.spilled_terms
+    );
+    assert!(summary.to_string().contains("spilled to disk"), "{summary}");
     let plain = Store::open(dir.path().join("plain")).unwrap();
-    load(&plain, &[LoadInput::new(&file)]).unwrap();
+    let summary = load(&plain, &[LoadInput::new(&file)]).unwrap();
+    assert_eq!(summary.spilled_terms, 0);
+    assert!(!summary.to_string().contains("spilled"), "{summary}");
     assert_eq!(spilled.stats().unwrap().triples, 2 * n);
     assert_eq!(dumped(&spilled), dumped(&plain));
     // Ids are assigned in input order whatever the memory: the same store, not just the same set.

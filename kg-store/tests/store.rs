@@ -107,7 +107,7 @@ fn read_only_and_follower_opens() {
 /// that did not rebuild it.
 #[test]
 fn the_label_index_follows_live_writes_in_every_graph() {
-    use kg_store::label_index::{LabelIndex, RDFS_LABEL};
+    use kg_store::label_index::{LabelIndex, DEFAULT_BUILD_MEMORY, RDFS_LABEL};
     use kg_store::{BulkLoader, Index, LoadInput};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
@@ -159,7 +159,12 @@ fn the_label_index_follows_live_writes_in_every_graph() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a stale label index opened"),
     }
-    LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+    LabelIndex::build(
+        &store,
+        DEFAULT_BUILD_MEMORY,
+        &kg_store::progress::NoProgress,
+    )
+    .unwrap();
     assert!(LabelIndex::open(&store.reader()).is_ok());
 
     // Rebuilds over an index: the old entries go (a count left behind would keep the entity
@@ -167,7 +172,12 @@ fn the_label_index_follows_live_writes_in_every_graph() {
     // counts twice.
     store.insert([default.as_ref(), named.as_ref()]).unwrap();
     for _ in 0..2 {
-        LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+        LabelIndex::build(
+            &store,
+            DEFAULT_BUILD_MEMORY,
+            &kg_store::progress::NoProgress,
+        )
+        .unwrap();
         assert_eq!(labelled(), 1);
     }
     store.remove([default.as_ref()]).unwrap();
@@ -178,8 +188,86 @@ fn the_label_index_follows_live_writes_in_every_graph() {
         0,
         "an entry outlived the rebuild or its triples"
     );
-    LabelIndex::build(&store, &kg_store::progress::NoProgress).unwrap();
+    LabelIndex::build(
+        &store,
+        DEFAULT_BUILD_MEMORY,
+        &kg_store::progress::NoProgress,
+    )
+    .unwrap();
     assert_eq!(labelled(), 0);
+}
+
+/// A label build under a small memory writes many runs, one file each, whose counts add up: the
+/// index equals a build in one run, and a label held in two graphs (its two entries in two runs)
+/// counts twice, so it outlives the removal of one of them.
+#[test]
+fn a_label_build_in_many_small_runs_equals_one_in_a_single_run() {
+    use kg_store::label_index::{LabelEntry, LabelIndex, DEFAULT_BUILD_MEMORY, RDFS_LABEL};
+    use kg_store::progress::NoProgress;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let label = |entity: usize, text: String, lang: &str, graph: GraphName| {
+        Quad::new(
+            iri(&format!("e{entity}")),
+            NamedNode::new(RDFS_LABEL).unwrap(),
+            Literal::new_language_tagged_literal_unchecked(text, lang),
+            graph,
+        )
+    };
+    let mut quads = Vec::new();
+    for i in 0..60 {
+        quads.push(label(
+            i,
+            format!("Thing {}", i % 25),
+            "en",
+            GraphName::DefaultGraph,
+        ));
+        quads.push(label(i, format!("Ding {i}"), "de", GraphName::DefaultGraph));
+    }
+    let twice = label(7, "Thing 7".into(), "en", iri("g").into());
+    quads.push(twice.clone());
+    store.insert(quads.iter().map(Quad::as_ref)).unwrap();
+    let index = || -> Vec<Vec<LabelEntry>> {
+        let reader = store.reader();
+        let index = LabelIndex::open(&reader).unwrap();
+        ["en", "de"]
+            .iter()
+            .map(|lang| index.labels(lang).collect::<Result<_, _>>().unwrap())
+            .collect()
+    };
+    let entries = LabelIndex::build(&store, DEFAULT_BUILD_MEMORY, &NoProgress).unwrap();
+    assert_eq!(entries, 121);
+    let whole = index();
+    assert_eq!(
+        whole[0].len() + whole[1].len(),
+        120,
+        "entity 7's English label is one entry"
+    );
+    // About four entries (30-odd key bytes and a 16-byte span each) a run.
+    assert_eq!(
+        LabelIndex::build(&store, 200, &NoProgress).unwrap(),
+        entries
+    );
+    assert_eq!(index(), whole);
+    store.remove([twice.as_ref()]).unwrap();
+    let reader = store.reader();
+    let labelled = LabelIndex::open(&reader)
+        .unwrap()
+        .entities_labelled("en", "thing 7")
+        .unwrap();
+    assert_eq!(
+        labelled,
+        index_entities(&whole[0], "thing 7"),
+        "counted twice, removed once"
+    );
+}
+
+fn index_entities(entries: &[kg_store::label_index::LabelEntry], normalized: &str) -> Vec<TermId> {
+    entries
+        .iter()
+        .filter(|e| e.normalized == normalized)
+        .map(|e| e.entity)
+        .collect()
 }
 
 #[test]
@@ -332,7 +420,7 @@ proptest! {
 /// index afterwards, none lost between the rebuild's clear and its rewrite.
 #[test]
 fn label_writes_racing_label_index_rebuilds_are_never_lost() {
-    use kg_store::label_index::{LabelIndex, RDFS_LABEL};
+    use kg_store::label_index::{LabelIndex, DEFAULT_BUILD_MEMORY, RDFS_LABEL};
     use kg_store::progress::NoProgress;
     use kg_store::{BulkLoader, LoadInput};
     let dir = tempfile::tempdir().unwrap();
@@ -360,7 +448,7 @@ fn label_writes_racing_label_index_rebuilds_are_never_lost() {
         });
         let mut rebuilds = 0;
         while !writer.is_finished() || rebuilds == 0 {
-            LabelIndex::build(&store, &NoProgress).unwrap();
+            LabelIndex::build(&store, DEFAULT_BUILD_MEMORY, &NoProgress).unwrap();
             rebuilds += 1;
         }
         writer.join().unwrap();

@@ -4,7 +4,7 @@ use crate::cli::{PathArgs, PathFilterArgs};
 use crate::commands::store::open_existing;
 use crate::progress::TerminalProgress;
 use anyhow::{bail, Result};
-use kg_store::label_index::LabelIndex;
+use kg_store::label_index::{LabelIndex, DEFAULT_BUILD_MEMORY};
 use kg_store::labels::Labels;
 use kg_store::paths::{
     find_paths, find_paths_batch, result_json, write_result_text, PathFilter, PathQuery,
@@ -26,7 +26,7 @@ pub fn index(path: &Path, progress: &TerminalProgress) -> Result<()> {
         summary.bytes as f64 / summary.edges.max(1) as f64,
         summary.write_seq
     );
-    let labels = LabelIndex::build(&store, progress)?;
+    let labels = LabelIndex::build(&store, DEFAULT_BUILD_MEMORY, progress)?;
     eprintln!("label index: {labels} labels");
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! `kale bench load`: one file bulk-loaded into a fresh store, timed to the commit and to the
 //! indexes, with peak memory and bytes on disk.
 
-use super::peak_rss_bytes;
 use crate::error::{Result, StoreError};
 use crate::load::{BulkLoader, LoadInput};
+use crate::memory::peak_resident_bytes;
 use crate::progress::Progress;
 use crate::store::Store;
 use std::path::PathBuf;
@@ -28,6 +28,8 @@ pub struct LoadReport {
     pub seconds: f64,
     pub triples_per_sec: f64,
     pub peak_rss_bytes: u64,
+    /// Term-map entries that went to the load's spill table (0: the map held every term).
+    pub spilled_terms: u64,
     pub disk_bytes: u64,
     pub bytes_per_triple: f64,
     pub threads: usize,
@@ -84,7 +86,8 @@ impl LoadBench {
             triples: summary.triples_read,
             seconds: summary.elapsed.as_secs_f64(),
             triples_per_sec: summary.triples_per_second(),
-            peak_rss_bytes: peak_rss_bytes(),
+            peak_rss_bytes: peak_resident_bytes(),
+            spilled_terms: summary.spilled_terms,
             disk_bytes: stats.disk_bytes,
             bytes_per_triple: stats.disk_bytes as f64 / stats.triples.max(1) as f64,
             threads: self
@@ -112,8 +115,9 @@ impl std::fmt::Display for LoadReport {
         )?;
         writeln!(
             f,
-            "peak memory      {:.0} MB",
-            self.peak_rss_bytes as f64 / 1e6
+            "peak memory      {:.0} MB, {} term-map entries spilled to disk",
+            self.peak_rss_bytes as f64 / 1e6,
+            self.spilled_terms
         )?;
         writeln!(
             f,

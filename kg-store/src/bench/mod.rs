@@ -7,15 +7,3 @@ mod paths;
 
 pub use load::{LoadBench, LoadReport};
 pub use paths::{PairSample, PathBench, PathReport};
-
-/// The process's peak resident set (VmHWM), 0 where /proc is not there.
-pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}

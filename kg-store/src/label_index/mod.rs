@@ -24,8 +24,11 @@ use crate::store::Store;
 use entry::{label_literal_key, LABELS_SEQ_KEY};
 use oxrdf::NamedNodeRef;
 
-/// Key bytes of entries a label build sorts in memory before writing them out.
-const RUN_BYTES: usize = 256 << 20;
+/// The memory a label build sorts its entries in when no limit is given (`kale index`).
+pub const DEFAULT_BUILD_MEMORY: usize = 256 << 20;
+
+/// What an entry costs in a [`Run`] beside its key bytes: its span.
+const SPAN_BYTES: usize = size_of::<(usize, usize)>();
 
 /// Entry keys gathered for one SST file: the bytes end to end, and where each key lies.
 #[derive(Default)]
@@ -103,7 +106,7 @@ impl<'r> LabelIndex<'r> {
     /// Rebuilds the label index from the label triples, holding off other writers meanwhile.
     /// Returns the number of entries.
     ///
-    /// The entries are sorted aside in runs of [`RUN_BYTES`] and written as SST files that
+    /// The entries are sorted aside in runs of at most `memory` bytes and written as SST files that
     /// RocksDB ingests, as a bulk load's tables are: an index written through the memtable came
     /// out of it in random key order, and at 100M triples RocksDB merged its level-0 files into
     /// the level below again and again, rewriting the growing index each time; merging them
@@ -111,7 +114,7 @@ impl<'r> LabelIndex<'r> {
     /// over (at 10M, 24 s rewriting the whole store). An ingested file lands in the lowest
     /// level its keys do not overlap, so a fresh store's index goes to the last level whole.
     /// Entries are count changes, so runs that hold the same entry add up.
-    pub fn build(store: &Store, progress: &dyn Progress) -> Result<u64> {
+    pub fn build(store: &Store, memory: usize, progress: &dyn Progress) -> Result<u64> {
         let writer = store.write_lock()?;
         let reader = store.reader();
         let write_seq = reader.counters()?.write_seq;
@@ -165,7 +168,7 @@ impl<'r> LabelIndex<'r> {
                         }
                     }
                 }
-                if run.bytes.len() >= RUN_BYTES {
+                if run.bytes.len() + run.spans.len() * SPAN_BYTES >= memory {
                     let path = scratch.path.join(format!("labels-{}.sst", files.len()));
                     files.push(run.write(&options, &path, std::mem::take(&mut clear_old))?);
                 }

@@ -33,6 +33,7 @@ use crate::error::{Result, StoreError};
 use crate::id::{write_varint, TermId};
 use crate::keys::{self, graph_key, QuadOrder};
 use crate::label_index::LabelIndex;
+use crate::memory;
 use crate::meta::{Counters, COUNTERS_KEY};
 use crate::progress::{human_count, NoProgress, Progress, Unit};
 use crate::reader::StoreReader;
@@ -91,6 +92,9 @@ pub struct LoadSummary {
     pub first_skipped: Vec<SkippedLine>,
     /// Terms the dictionary gained.
     pub new_terms: u64,
+    /// Term-map entries that outgrew the map's memory and went to its spill table on disk,
+    /// where every later lookup of them is a read: 0 when the map held every term.
+    pub spilled_terms: u64,
     /// Parsing to commit, the adjacency build excluded.
     pub elapsed: Duration,
     /// The adjacency built after the commit, and how long it and the label index took.
@@ -128,6 +132,13 @@ impl std::fmt::Display for LoadSummary {
                 f,
                 ", {} text triples in other languages left out",
                 self.other_languages
+            )?;
+        }
+        if self.spilled_terms > 0 {
+            write!(
+                f,
+                ", {} term-map entries spilled to disk (a larger --memory-limit keeps them in memory)",
+                self.spilled_terms
             )?;
         }
         if self.in_place {
@@ -193,6 +204,10 @@ pub struct BulkLoader<'a> {
 /// stay far below it.
 pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
 
+/// The least a load spends on its tables, whatever the limit leaves: below it the term map's
+/// generations would be too small to hold one chunk's terms.
+pub const MIN_MEMORY: usize = 32 << 20;
+
 impl<'a> BulkLoader<'a> {
     pub fn new(store: &'a Store) -> Self {
         Self {
@@ -225,9 +240,10 @@ impl<'a> BulkLoader<'a> {
         self
     }
 
-    /// The memory the load may use, in bytes (at least 64 MiB is used).
+    /// The memory the process may hold while it loads, in bytes: what it held before is taken
+    /// from it, and the load spends at least [`MIN_MEMORY`] whatever is left.
     pub fn memory_limit(mut self, bytes: usize) -> Self {
-        self.memory_limit = bytes.max(64 << 20);
+        self.memory_limit = bytes;
         self
     }
 
@@ -270,7 +286,9 @@ impl<'a> BulkLoader<'a> {
             files: inputs.len(),
             ..LoadSummary::default()
         };
-        let budget = Budget::new(self.memory_limit);
+        // The limit is the process's: what it held before the load (kale's binary, libtorch's
+        // static state, about 125 MB) is not the load's to spend.
+        let budget = Budget::new(self.memory_limit, memory::resident_bytes() as usize);
         let committed = writer.committed();
         let nonempty = committed.next_entity + committed.next_literal > 0;
         let mut resolver = TermResolver::new(
@@ -379,7 +397,7 @@ impl<'a> BulkLoader<'a> {
             let (adjacency, labels) = std::thread::scope(|scope| {
                 let labels = scope.spawn(|| {
                     rebuild_labels
-                        .then(|| LabelIndex::build(self.store, &NoProgress))
+                        .then(|| LabelIndex::build(self.store, budget.labels, &NoProgress))
                         .transpose()
                 });
                 let adjacency = rebuild_adjacency
@@ -508,6 +526,7 @@ impl<'a> BulkLoader<'a> {
         let sst_dir = scratch.join("sst");
         fs::create_dir_all(&sst_dir).map_err(StoreError::io(&sst_dir))?;
         let ssts = SstFiles::new(&sst_dir);
+        summary.spilled_terms = resolver.spilled;
         let (entities, literals, term_to_id, mut next, first_new) = resolver.finish_spools()?;
         summary.new_terms = (next.next_entity - first_new.next_entity)
             + (next.next_literal - first_new.next_literal);
@@ -794,27 +813,65 @@ impl StoredQuads {
 /// every later chunk that uses it, while quads that outgrow their buffer are written and merged
 /// as sequential runs. Under the default 4 GiB each of the map's two generations holds 29.4M
 /// terms (2^25 buckets; a quarter of the limit gave 14.7M), so a 200M-triple world's 58.0M terms
-/// stay in memory, where before a fifth of that load's reading CPU went to the spill table; the
-/// quads' 860 MB still sort a 10M-triple load without a run.
+/// stay in memory until late in its reading (terms met again refill the newer generation, which
+/// then spills the older once), where before a fifth of that load's reading CPU went to the
+/// spill table; the quads' 830 MB still sort a 10M-triple load without a run. The map's tables
+/// come in powers of two, so its share has to clear a step with what the process held before
+/// the load taken off: a half keeps 2^25 buckets under 4 GiB and 2^23 under 1 GiB while that is
+/// under 250 MB (kale holds 125), where two fifths fell to half of both. The map uses a step,
+/// not its share: 1.68 of 2.09 GB under 4 GiB.
 struct Budget {
     term_map: usize,
     term_sorter: usize,
     quads: usize,
     /// The term map's spill table: its block cache and its memtables.
     spill: usize,
+    /// The label index's build after the commit, beside the adjacency's (whose memory is a row
+    /// and its write buffers): the runs it sorts.
+    labels: usize,
 }
 
 impl Budget {
-    /// The rest covers chunks in flight, the sorted copy of the term map's older generation on
-    /// its way to the spill, and the SST writers. Not in it: the ~125 MB kale's binary holds
-    /// before it reads a byte (most of it libtorch's), the store's block cache (which a fresh
-    /// store's load hardly fills) and the adjacency build after the commit.
-    fn new(limit: usize) -> Self {
+    /// Shares of what `limit` leaves beside the `held` bytes the process held before the load
+    /// (at least [`MIN_MEMORY`]). The rest covers chunks in flight, a slice of the term map's
+    /// older generation sorted on its way to the spill, the SST writers and the allocator's
+    /// slack. Not in it: the store's block cache, which a load's scans do not fill.
+    fn new(limit: usize, held: usize) -> Self {
+        let limit = limit.saturating_sub(held).max(MIN_MEMORY);
         Self {
-            term_map: limit * 2 / 5,
+            term_map: limit / 2,
             term_sorter: limit / 16,
             quads: limit / 5,
             spill: limit * 3 / 64,
+            labels: limit / 4,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The term map keeps its generations whatever kale's binary holds before a load (125 MB
+    /// measured, 200 MB allowed): 29.4M terms under the default limit, which a 200M-triple world's
+    /// 58.0M terms fit in two of, and 7.3M under 1 GiB.
+    #[test]
+    fn what_the_process_holds_does_not_halve_the_term_map() {
+        for held in [0, 125 << 20, 200 << 20] {
+            let generation = |limit| resolve::generation_size(Budget::new(limit, held).term_map);
+            assert_eq!(
+                generation(DEFAULT_MEMORY_LIMIT),
+                (1 << 25) / 8 * 7,
+                "held {held}"
+            );
+            assert_eq!(generation(1 << 30), (1 << 23) / 8 * 7, "held {held}");
+        }
+    }
+
+    #[test]
+    fn a_limit_below_what_is_held_still_leaves_the_least_budget() {
+        let budget = Budget::new(100 << 20, 150 << 20);
+        assert_eq!(budget.term_map, MIN_MEMORY / 2);
+        assert!(budget.term_map + budget.term_sorter + budget.quads + budget.spill < MIN_MEMORY);
     }
 }
