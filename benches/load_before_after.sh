@@ -8,9 +8,9 @@
 #
 # OLD_KALE=PATH uses a binary already built at OLD_REV instead of building it. MEMORY_LIMIT
 # defaults to the loader's own default (4G); a smaller one makes a 10M-triple file spill its
-# term map as a much larger one would under the default: since the term map's share became two
-# fifths of the limit (420716a), about 200M for the world of 1.17M entities (440M spilled it
-# before that, and no longer does).
+# term map as a much larger one would under the default: since the term map's share became half
+# of what the limit leaves beside the binary's 125 MB (ae6d807), about 200M for the world of
+# 1.17M entities (440M does not spill it; `kale load` says when the map spilled).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

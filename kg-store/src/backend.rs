@@ -187,11 +187,12 @@ pub(crate) fn count(value: &[u8]) -> i64 {
     value.try_into().map(i64::from_le_bytes).unwrap_or(0)
 }
 
-/// Whether a scan of `prefix` is a lookup (a bound subject or more, one language's labels of a
-/// word) rather than a long scan (a whole table, a predicate's quads). Lookups fill the block
-/// cache and are worth pooling; long scans would only evict its hot part, and fill it up to its
-/// 256 MB: the label index's build, after every bulk load, reads the whole dictionary.
-fn is_lookup(prefix: &[u8]) -> bool {
+/// Whether a scan of `prefix` in one of the crate's own tables is a lookup (one language's
+/// labels of a word) rather than a long scan (a whole table). Quad scans decide by their pattern
+/// instead (`StoreReader::quads`). Lookups fill the block cache and are worth pooling; long scans
+/// would only evict its hot part, and fill it up to its 256 MB: the label index's build, after
+/// every bulk load, reads the whole dictionary and every label predicate's quads.
+pub(crate) fn is_lookup(prefix: &[u8]) -> bool {
     prefix.len() > 2
 }
 
@@ -325,9 +326,10 @@ impl View {
         Ok(self.db.db.get_opt(key, &self.read_options())?)
     }
 
-    /// Keys that start with `prefix`, in order, with seeks.
-    pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
-        let short = is_lookup(prefix);
+    /// Keys that start with `prefix`, in order, with seeks. A `lookup` (a few keys) fills the
+    /// block cache and takes a pooled iterator; a long scan does neither (see [`is_lookup`]).
+    pub(crate) fn scan_prefix(&self, prefix: &[u8], lookup: bool) -> KeyIter {
+        let short = lookup;
         let pooled = self.pool.as_ref().filter(|_| short);
         let iter = match pooled.and_then(|pool| pool.take()) {
             Some(iter) => iter,

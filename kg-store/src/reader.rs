@@ -1,7 +1,7 @@
 //! Reading the store: terms by id and ids by term, quads by pattern, the named graphs, all
 //! through one consistent view (see [`StoreReader`]).
 
-use crate::backend::{KeyIter, KeyValue, View};
+use crate::backend::{self, KeyIter, KeyValue, View};
 use crate::error::{Result, StoreError};
 use crate::id::{read_varint, write_varint, TermId};
 use crate::keys::{
@@ -66,7 +66,7 @@ impl StoreReader {
 
     /// Keys that start with `prefix`, in order (for the crate's own tables).
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> KeyIter {
-        self.view.scan_prefix(prefix)
+        self.view.scan_prefix(prefix, backend::is_lookup(prefix))
     }
 
     /// Keys and values under a prefix, in order.
@@ -110,7 +110,7 @@ impl StoreReader {
         let prefix = term_to_id_prefix(term_hash64(encoded));
         let candidates: Vec<TermId> = self
             .view
-            .scan_prefix(&prefix)
+            .scan_prefix(&prefix, true)
             .map(|key| {
                 let key = key?;
                 read_varint(&key[prefix.len()..])
@@ -153,8 +153,11 @@ impl StoreReader {
         graph: GraphFilter,
     ) -> QuadIter {
         let (order, prefix) = pattern_prefix(subject, predicate, object);
+        // A bound subject or object is a row; a predicate alone (every label triple, for the
+        // label build: at 100M it filled the whole block cache) or nothing is a long scan.
+        let lookup = subject.is_some() || object.is_some();
         QuadIter {
-            keys: self.view.scan_prefix(&prefix),
+            keys: self.view.scan_prefix(&prefix, lookup),
             order,
             graph,
         }
@@ -170,7 +173,8 @@ impl StoreReader {
         let (order, prefix) = pattern_prefix(None, Some(predicate), None);
         let (_, start) = pattern_prefix(None, Some(predicate), Some(from));
         let _view = self.view.hold();
-        let mut keys = self.view.scan_prefix(&prefix);
+        // A seek and a key or two.
+        let mut keys = self.view.scan_prefix(&prefix, true);
         keys.seek(&start);
         let Some(key) = keys.peek() else {
             return keys.status().map(|()| None);
@@ -192,7 +196,7 @@ impl StoreReader {
     /// (SPARQL `DROP GRAPH`), as in oxigraph; removing its last quad leaves it, empty.
     pub fn named_graphs(&self) -> Result<Vec<TermId>> {
         let mut graphs = Vec::new();
-        for key in self.view.scan_prefix(&[keys::GRAPHS]) {
+        for key in self.view.scan_prefix(&[keys::GRAPHS], false) {
             let key = key?;
             let (g, _) = read_varint(&key[1..])
                 .ok_or_else(|| StoreError::Corruption(format!("bad graph key {key:?}")))?;
@@ -204,7 +208,7 @@ impl StoreReader {
     /// The distinct predicates in use, counted by skipping from one to the next in POS order.
     pub fn distinct_predicates(&self) -> Result<u64> {
         let _view = self.view.hold();
-        let mut keys = self.view.scan_prefix(&[keys::POS]);
+        let mut keys = self.view.scan_prefix(&[keys::POS], false);
         let mut count = 0;
         while let Some(key) = keys.peek() {
             let (p, _) = read_varint(&key[1..])
