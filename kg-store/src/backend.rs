@@ -329,8 +329,7 @@ impl View {
     /// Keys that start with `prefix`, in order, with seeks. A `lookup` (a few keys) fills the
     /// block cache and takes a pooled iterator; a long scan does neither (see [`is_lookup`]).
     pub(crate) fn scan_prefix(&self, prefix: &[u8], lookup: bool) -> KeyIter {
-        let short = lookup;
-        let pooled = self.pool.as_ref().filter(|_| short);
+        let pooled = self.pool.as_ref().filter(|_| lookup);
         let iter = match pooled.and_then(|pool| pool.take()) {
             Some(iter) => iter,
             None => {
@@ -340,7 +339,7 @@ impl View {
                         options.set_iterate_upper_bound(end);
                     }
                 }
-                options.fill_cache(short);
+                options.fill_cache(lookup);
                 let iter: DBRawIteratorWithThreadMode<'_, DB> =
                     self.db.db.raw_iterator_opt(options);
                 // SAFETY: the iterator borrows the DB inside the Arc, which the KeyIter keeps
