@@ -21,6 +21,7 @@ mod resolve;
 mod size;
 mod small;
 mod sorter;
+mod spill_filter;
 mod sst;
 
 pub use input::{Compression, InputFormat, LoadInput};
@@ -377,8 +378,9 @@ impl<'a> BulkLoader<'a> {
             return Ok(summary);
         }
 
-        let (files, next) =
-            pool.install(|| self.write_files(&scratch.path, resolver, spo, &mut summary))?;
+        let (files, next) = pool.install(|| {
+            self.write_files(&scratch.path, resolver, spo, budget.term_map, &mut summary)
+        })?;
         if summary.new > 0 {
             self.progress
                 .begin("committing", None, Unit::Items("files"));
@@ -521,6 +523,7 @@ impl<'a> BulkLoader<'a> {
         scratch: &Path,
         resolver: TermResolver,
         spo: QuadSorter,
+        merge_memory: usize,
         summary: &mut LoadSummary,
     ) -> Result<(Vec<PathBuf>, Counters)> {
         let sst_dir = scratch.join("sst");
@@ -533,7 +536,8 @@ impl<'a> BulkLoader<'a> {
         let existing = (first_new.quads > 0).then(|| self.store.reader());
 
         self.progress.begin("sorting", None, Unit::Items("quads"));
-        let sorted = spo.finish()?;
+        // The term map is gone by now: its share reads the quads' runs back.
+        let sorted = spo.finish(merge_memory)?;
         self.progress.end();
         let (quads, dictionary) = rayon::join(
             || self.write_quads(&ssts, sorted, existing.as_ref()),
@@ -821,6 +825,7 @@ impl StoredQuads {
 /// under 250 MB (kale holds 125), where two fifths fell to half of both. The map uses a step,
 /// not its share: 1.68 of 2.09 GB under 4 GiB.
 struct Budget {
+    /// The term map's two generations while reading; after it, the quad merges' read buffers.
     term_map: usize,
     term_sorter: usize,
     quads: usize,

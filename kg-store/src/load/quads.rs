@@ -93,7 +93,9 @@ impl QuadSorter {
         Ok(written)
     }
 
-    pub fn finish(mut self) -> Result<SortedQuads> {
+    /// The sorted quads; merged from runs, the runs are read through buffers of about `memory`
+    /// bytes in all (the buffer's own share still holds the last run of one order).
+    pub fn finish(mut self, memory: usize) -> Result<SortedQuads> {
         if self.runs[0].is_empty() {
             sort_dedup(&mut self.buffer);
             return Ok(SortedQuads::InMemory(self.buffer));
@@ -104,9 +106,9 @@ impl QuadSorter {
         let [spo, pos, osp] = self.runs;
         Ok(SortedQuads::Merged {
             orders: Box::new([
-                RunMerger::open(spo, Vec::new())?,
-                RunMerger::open(pos, Vec::new())?,
-                RunMerger::open(osp, self.buffer)?,
+                RunMerger::open(spo, Vec::new(), memory / 3)?,
+                RunMerger::open(pos, Vec::new(), memory / 3)?,
+                RunMerger::open(osp, self.buffer, memory / 3)?,
             ]),
             upper_bound,
         })
@@ -124,7 +126,7 @@ mod tests {
         for q in quads {
             sorter.push(*q).unwrap();
         }
-        match sorter.finish().unwrap() {
+        match sorter.finish(1 << 20).unwrap() {
             SortedQuads::InMemory(spo) => {
                 let mut orders = vec![spo];
                 for _ in 1..3 {
