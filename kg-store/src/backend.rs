@@ -567,9 +567,9 @@ impl SpillTable {
         // Keys are hashes, which do not compress: LZ4 cost a 10M load that spills (at
         // `--memory-limit 200M`) about 5% of its rate and 40 MB of peak, for a table 14% smaller.
         options.set_compression_type(DBCompressionType::None);
-        // A whole-key bloom filter on the levels above the last saves a lookup a block read of
-        // each level it passes through. Without any filter (before the load kept its own) a
-        // 100M-triple load, whose map spills, ran at 0.4x the rate of a 10M one.
+        // A whole-key bloom filter on each level above the last spares a lookup a block read of
+        // every level that does not hold its key. Without any filter (before the load kept its
+        // own) a 100M-triple load, whose map spills, ran at 0.4x the rate of a 10M one.
         let mut table = BlockBasedOptions::default();
         table.set_bloom_filter(10.0, false);
         // The load asks only for keys its own filter (`load/spill_filter.rs`) says may be here,

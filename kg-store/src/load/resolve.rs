@@ -3,9 +3,9 @@
 //!
 //! A term is looked up in the load's in-memory map, then in its spill (a scratch RocksDB that the
 //! map moves into when it outgrows its budget) where the spill's filter says it may be there,
-//! then in the store; a term found nowhere gets the
-//! next id of its kind. New terms go to two spools (entities and literals, each in id order) for
-//! the id-to-term table, and to a sorter for the term-to-id table.
+//! then in the store; a term found nowhere gets the next id of its kind. New terms go to two
+//! spools (entities and literals, each in id order) for the id-to-term table, and to a sorter
+//! for the term-to-id table.
 //!
 //! The map has two generations, as a generational cache does: a term found in the older one or
 //! in the spill moves into the newer, and when the newer is full the older goes to the spill and
@@ -75,9 +75,10 @@ fn table_bytes(map_memory: usize) -> usize {
 }
 
 /// The spill filter's memory: what the two tables leave of the map's share (they come in powers
-/// of two), at least a sixteenth of it where the share falls just past a step. 52 MB under
-/// 440M, 55 MB under 1 GiB, 406 MB under 4 GiB: 10 bits a term for 42M, 44M and 325M spilled
-/// terms, past which its false positives rise (16% at 4.5 bits, each a read of the spill).
+/// of two), at least a sixteenth of it where the share falls just past a step. With kale's 125
+/// MB held: 52 MB under 440M, 55 MB under 1 GiB, 406 MB under 4 GiB, 10 bits a term for 42M,
+/// 44M and 325M spilled terms, past which its false positives rise (16% at 4.5 bits, each a
+/// read of the spill).
 fn filter_memory(map_memory: usize) -> usize {
     map_memory
         .saturating_sub(2 * table_bytes(map_memory))
