@@ -71,7 +71,7 @@ fn buckets(map_memory: usize) -> usize {
 
 /// What one generation's table takes once it is full (it never grows past that).
 fn table_bytes(map_memory: usize) -> usize {
-    (generation_size(map_memory) / 7 * 8) * BUCKET_BYTES
+    buckets(map_memory) * BUCKET_BYTES
 }
 
 /// The spill filter's memory: what the two tables leave of the map's share (they come in powers
@@ -92,14 +92,14 @@ pub struct TermResolver {
     older: FxHashMap<Key, TermId>,
     /// Entries a generation holds before it rotates (see [`generation_size`]).
     generation: usize,
-    spill: Option<SpillTable>,
+    /// The spill table and the filter of every term written to it, made together at the first
+    /// rotation.
+    spill: Option<(SpillTable, SpillFilter)>,
     /// Entries written to the spill table (a term spilled, moved back and spilled again counts
     /// twice).
     pub spilled: u64,
     /// The memory the spill table is given when the first rotation creates it.
     spill_memory: usize,
-    /// Every term written to the spill; made with the spill.
-    filter: Option<SpillFilter>,
     /// The filter's memory: what the two generations' tables leave of the map's share.
     filter_memory: usize,
     scratch: PathBuf,
@@ -130,7 +130,6 @@ impl TermResolver {
             spill: None,
             spilled: 0,
             spill_memory,
-            filter: None,
             filter_memory: filter_memory(map_memory),
             scratch: scratch.to_owned(),
             store,
@@ -163,7 +162,7 @@ impl TermResolver {
                 missing.push(i);
             }
         }
-        if let (Some(spill), Some(filter)) = (&self.spill, &self.filter) {
+        if let Some((spill, filter)) = &self.spill {
             // Most of what is missing is new, and the filter turns it away without a read.
             let (maybe, mut still): (Vec<usize>, Vec<usize>) = missing
                 .into_iter()
@@ -223,21 +222,18 @@ impl TermResolver {
     /// Moves the older generation into the scratch database; the newer becomes the older.
     fn rotate(&mut self) -> Result<()> {
         if !self.older.is_empty() {
-            let spill = match &self.spill {
+            let (spill, filter) = match &mut self.spill {
                 Some(spill) => spill,
-                None => self.spill.insert(SpillTable::create(
-                    &self.scratch.join("term-spill"),
-                    self.spill_memory,
-                )?),
+                None => self.spill.insert((
+                    SpillTable::create(&self.scratch.join("term-spill"), self.spill_memory)?,
+                    SpillFilter::with_memory(self.filter_memory),
+                )),
             };
             // The generation goes out in slices of its hash range, each sorted on its own, so
             // the spill still receives its keys in order (its flushed files never overlap) while
             // the sorted copy is a slice, not a second table beside the two: a whole sorted copy
             // (32 bytes an entry) was larger than a table, and the load's peak whenever the map
             // spilled (1.23 GB under a 1 GiB limit at 100M, 1.01 GB in slices).
-            let filter = self
-                .filter
-                .get_or_insert_with(|| SpillFilter::with_memory(self.filter_memory));
             for key in self.older.keys() {
                 filter.insert(key.hash());
             }

@@ -151,9 +151,9 @@ impl<const N: usize> Run<N> {
     }
 }
 
-/// A run's read buffer: 1 MiB when memory allows, as RocksDB's compaction readahead; a fixed 1
-/// MiB a run made a 200M-triple load's three quad merges, 100 runs each under 440M, hold 300 MB
-/// beside a limit that leaves the load 315. Not below 64 KiB, where reads get small.
+/// A run's read buffer: 1 MiB when memory allows; a fixed 1 MiB a run made a 200M-triple load's
+/// three quad merges, 100 runs each under 440M, hold 300 MB beside a limit that leaves the load
+/// 315. Not below 64 KiB, where reads get small.
 const MAX_RUN_BUFFER: usize = 1 << 20;
 const MIN_RUN_BUFFER: usize = 64 << 10;
 
