@@ -288,8 +288,13 @@ impl<'a> BulkLoader<'a> {
             ..LoadSummary::default()
         };
         // The limit is the process's: what it held before the load (kale's binary, libtorch's
-        // static state, about 125 MB) is not the load's to spend.
-        let budget = Budget::new(self.memory_limit, memory::resident_bytes() as usize);
+        // static state, about 125 MB) is not the load's to spend, nor what its chunks in flight
+        // will hold.
+        let in_flight = self.threads.max(2);
+        let budget = Budget::new(
+            self.memory_limit,
+            memory::resident_bytes() as usize + in_flight_bytes(in_flight),
+        );
         let committed = writer.committed();
         let nonempty = committed.next_entity + committed.next_literal > 0;
         let mut resolver = TermResolver::new(
@@ -308,7 +313,6 @@ impl<'a> BulkLoader<'a> {
         self.progress
             .begin("reading", sized.then_some(total_bytes), Unit::Bytes);
         let bytes_read = Arc::new(AtomicU64::new(0));
-        let in_flight = self.threads.max(2);
         pool.install(|| {
             std::thread::scope(|scope| {
                 let (tx, rx) = crossbeam_channel::bounded(in_flight);
@@ -391,6 +395,7 @@ impl<'a> BulkLoader<'a> {
         drop(scratch);
         summary.elapsed = started.elapsed();
         if self.adjacency {
+            memory::release_free_memory();
             // The adjacency reads the quad indexes, the label index the label triples: build
             // them side by side.
             let started = Instant::now();
@@ -531,6 +536,8 @@ impl<'a> BulkLoader<'a> {
         let ssts = SstFiles::new(&sst_dir);
         summary.spilled_terms = resolver.spilled;
         let (entities, literals, term_to_id, mut next, first_new) = resolver.finish_spools()?;
+        // The term map, its filter and the chunks are gone: what they held is the merges'.
+        memory::release_free_memory();
         summary.new_terms = (next.next_entity - first_new.next_entity)
             + (next.next_literal - first_new.next_literal);
         let existing = (first_new.quads > 0).then(|| self.store.reader());
@@ -811,6 +818,14 @@ impl StoredQuads {
     }
 }
 
+/// The most the chunks in flight hold when `in_flight` of them may wait in the reader's channel:
+/// as many again being parsed, as many parsed and waiting for the term map, each about
+/// [`parse::CHUNK_BYTES`] raw or parsed, and the one the reader is filling. heaptrack found 21 MB
+/// of raw chunks live at the peak of a 10M-triple load on 2 threads (seven chunks are 28 MB).
+fn in_flight_bytes(in_flight: usize) -> usize {
+    (3 * in_flight + 1) * parse::CHUNK_BYTES
+}
+
 /// How the memory limit is shared.
 ///
 /// The term map gets the most: a term that has left it is a random read of its spill table for
@@ -821,9 +836,10 @@ impl StoredQuads {
 /// then spills the older once), where before a fifth of that load's reading CPU went to the
 /// spill table; the quads' 830 MB still sort a 10M-triple load without a run. The map's tables
 /// come in powers of two, so its share has to clear a step with what the process held before
-/// the load taken off: a half keeps 2^25 buckets under 4 GiB and 2^23 under 1 GiB while that is
-/// under 250 MB (kale holds 125), where two fifths fell to half of both. The map uses a step,
-/// not its share: 1.68 of 2.09 GB under 4 GiB.
+/// the load and its chunks in flight taken off: a half keeps 2^25 buckets under 4 GiB while
+/// that is under 940 MB and 2^23 under 1 GiB while it is under 235 MB (kale holds 125 MB, two
+/// threads' chunks 28 more; sixteen threads' 196 MB halve the map under 1 GiB), where two fifths
+/// fell to half of both. The map uses a step, not its share: 1.68 of 2.09 GB under 4 GiB.
 struct Budget {
     /// The term map's two generations while reading; after it, the quad merges' read buffers.
     term_map: usize,
@@ -837,10 +853,10 @@ struct Budget {
 }
 
 impl Budget {
-    /// Shares of what `limit` leaves beside the `held` bytes the process held before the load
-    /// (at least [`MIN_MEMORY`]). The rest covers chunks in flight, a slice of the term map's
-    /// older generation sorted on its way to the spill, the SST writers and the allocator's
-    /// slack. Not in it: the store's block cache, which a load's scans do not fill.
+    /// Shares of what `limit` leaves beside the `held` bytes: what the process held before the
+    /// load and what its chunks in flight hold (at least [`MIN_MEMORY`]). The rest covers a slice
+    /// of the term map's older generation sorted on its way to the spill, the SST writers and the
+    /// allocator's slack. Not in it: the store's block cache, which a load's scans do not fill.
     fn new(limit: usize, held: usize) -> Self {
         let limit = limit.saturating_sub(held).max(MIN_MEMORY);
         Self {
@@ -858,11 +874,12 @@ mod tests {
     use super::*;
 
     /// The term map keeps its generations whatever kale's binary holds before a load (125 MB
-    /// measured, 200 MB allowed): 29.4M terms under the default limit, which a 200M-triple world's
-    /// 58.0M terms fit in two of, and 7.3M under 1 GiB.
+    /// measured, 153 MB with two threads' chunks in flight, 200 MB allowed): 29.4M terms under
+    /// the default limit, which a 200M-triple world's 58.0M terms fit in two of, and 7.3M under
+    /// 1 GiB.
     #[test]
     fn what_the_process_holds_does_not_halve_the_term_map() {
-        for held in [0, 125 << 20, 200 << 20] {
+        for held in [0, 125 << 20, (125 << 20) + in_flight_bytes(2), 200 << 20] {
             let generation = |limit| resolve::generation_size(Budget::new(limit, held).term_map);
             assert_eq!(
                 generation(DEFAULT_MEMORY_LIMIT),

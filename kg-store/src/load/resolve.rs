@@ -19,6 +19,7 @@ use super::spill_filter::SpillFilter;
 use crate::backend::SpillTable;
 use crate::error::{Result, StoreError};
 use crate::id::TermId;
+use crate::memory;
 use crate::meta::Counters;
 use crate::reader::StoreReader;
 use crate::term::{is_literal_encoding, term_hash64};
@@ -256,6 +257,8 @@ impl TermResolver {
                 )?;
             }
             self.spilled += self.older.len() as u64;
+            // The slices and the chunks since the last rotation are freed, among what is live.
+            memory::release_free_memory();
             self.older.clear();
         }
         // The emptied table keeps its allocation for the next generation. The first time it has
