@@ -717,7 +717,8 @@ pub struct LoadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Memory the process may hold while it loads, e.g. 4G, 512M (default 4G): what kale holds
-    /// before it reads a byte (about 125 MB) comes off it.
+    /// before it reads a byte (about 125 MB) and its chunks in flight (4 MiB each, three a
+    /// thread and one) come off it.
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
     /// Keep labels, alternative labels, names and descriptions in these languages only

@@ -241,8 +241,9 @@ impl<'a> BulkLoader<'a> {
         self
     }
 
-    /// The memory the process may hold while it loads, in bytes: what it held before is taken
-    /// from it, and the load spends at least [`MIN_MEMORY`] whatever is left.
+    /// The memory the process may hold while it loads, in bytes: what it held before and what
+    /// its chunks in flight hold are taken from it, and the load spends at least [`MIN_MEMORY`]
+    /// whatever is left.
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
         self
