@@ -77,9 +77,10 @@ fn table_bytes(map_memory: usize) -> usize {
 
 /// The spill filter's memory: what the two tables leave of the map's share (they come in powers
 /// of two), at least a sixteenth of it where the share falls just past a step. With kale's 125
-/// MB held: 52 MB under 440M, 55 MB under 1 GiB, 406 MB under 4 GiB, 10 bits a term for 42M,
-/// 44M and 325M spilled terms, past which its false positives rise (16% at 4.5 bits, each a
-/// read of the spill).
+/// MB held it was 52 MB under 440M, 55 MB under 1 GiB and 406 MB under 4 GiB; two threads'
+/// chunks in flight, now taken off the limit too, take half their 29 MB from each: about 37, 40
+/// and 391 MB, 10 bits a term for 30M, 32M and 313M spilled terms, past which its false
+/// positives rise (16% at 4.5 bits, each a read of the spill).
 fn filter_memory(map_memory: usize) -> usize {
     map_memory
         .saturating_sub(2 * table_bytes(map_memory))
