@@ -258,7 +258,9 @@ impl TermResolver {
                 )?;
             }
             self.spilled += self.older.len() as u64;
-            // The slices and the chunks since the last rotation are freed, among what is live.
+            // What the chunks since the last rotation freed lies among what is live. The slice
+            // buffer is still held here (it is dropped at the end of this block), so its pages go
+            // back at the next trim.
             memory::release_free_memory();
             self.older.clear();
         }
